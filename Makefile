@@ -1,0 +1,40 @@
+# The two commands a reader needs: `make book` and `make test`.
+# Both create (or reuse) a virtual environment in .venv with the pinned
+# requirements; nothing is installed outside the repository.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: book test lint bench execute clean
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+## book: build the HTML book into _build/html (warnings are errors)
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	@echo "The book is at $(CURDIR)/_build/html/index.html"
+
+## test: package tests (unit + property) and every notebook under nbval
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## lint: ruff over the package, tests and benchmarks
+lint: $(STAMP)
+	$(BIN)/ruff check cosim_helpers tests benchmarks
+
+## bench: time the closed-form fits at the paper's scale
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_fits.py
+
+## execute: re-run every notebook in place, refreshing the outputs nbval checks
+execute: $(STAMP)
+	cd book && for nb in *.ipynb; do ../$(BIN)/jupyter-execute --inplace --timeout=900 "$$nb" || exit 1; done
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis
