@@ -18,7 +18,7 @@ What the paper does not state, and what we chose (each is a parameter of
   so that most users prefer one or two clusters.
 * the power law of ``k_u``: Pareto with tail exponent 0.5 above
   ``min_items_per_user``, i.e. ``P(k_u >= m) = (min/m)^0.5``, rounded down
-  and truncated at ``max_items_per_user``.
+  and truncated at ``max_items_per_user`` (default: half the items).
 * the seed (``seed``).
 """
 
@@ -85,7 +85,7 @@ def simulate_clustered(
     user_concentration: float = 0.5,
     activity_exponent: float = 0.5,
     min_items_per_user: int = 1,
-    max_items_per_user: int | None = 500,
+    max_items_per_user: int | None = None,
     block_size: int = 2_000,
 ) -> Simulation:
     """Simulate 0/1 user-item data with clustered items (paper Section 4).
@@ -107,8 +107,8 @@ def simulate_clustered(
     activity_exponent : float
         Tail exponent of the power law of ``k_u``; paper: 0.5.
     min_items_per_user, max_items_per_user : int
-        Support of ``k_u`` (not given in the paper; defaults 1 and 500).
-        ``None`` for the maximum means ``n_items``.
+        Support of ``k_u`` (not given in the paper). Defaults: 1, and
+        ``None`` meaning half the items (500 at the paper's scale).
     block_size : int
         Users simulated per block; bounds memory, does not change the result.
 
@@ -123,7 +123,10 @@ def simulate_clustered(
     if n_clusters > n_items:
         raise ValueError(f"n_clusters ({n_clusters}) must not exceed n_items ({n_items})")
     min_items = _check_count(min_items_per_user, "min_items_per_user")
-    max_items = n_items if max_items_per_user is None else _check_count(max_items_per_user, "max_items_per_user")
+    if max_items_per_user is None:
+        max_items = max(min_items, n_items // 2)
+    else:
+        max_items = _check_count(max_items_per_user, "max_items_per_user")
     if not min_items <= max_items <= n_items:
         raise ValueError(
             "need min_items_per_user <= max_items_per_user <= n_items, got "

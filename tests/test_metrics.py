@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+from cosim_helpers.data import cluster_similarity
+from cosim_helpers.metrics import cluster_recovery, per_item_auc
+
+
+def brute_force_auc(S, labels, i):
+    pos = [S[i, j] for j in range(len(labels)) if j != i and labels[j] == labels[i]]
+    neg = [S[i, j] for j in range(len(labels)) if labels[j] != labels[i]]
+    wins = sum((a > b) + 0.5 * (a == b) for a in pos for b in neg)
+    return wins / (len(pos) * len(neg))
+
+
+def test_per_item_auc_equals_pairwise_count_with_ties():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, size=25)
+    S = np.round(rng.standard_normal((25, 25)), 1)  # rounding creates ties
+    auc = per_item_auc(S, labels)
+    for i in range(25):
+        assert auc[i] == pytest.approx(brute_force_auc(S, labels, i))
+
+
+def test_reference_levels():
+    labels = np.repeat([0, 1, 2, 3], 10)
+    truth = cluster_similarity(labels)
+    assert cluster_recovery(truth, labels) == 1.0
+    assert cluster_recovery(-truth, labels) == 0.0
+    assert cluster_recovery(np.ones((40, 40)), labels) == 0.5
+    # the identity: self-similarity is excluded, so all other items tie
+    assert cluster_recovery(np.eye(40), labels) == 0.5
+    rng = np.random.default_rng(1)
+    assert abs(cluster_recovery(rng.standard_normal((40, 40)), labels) - 0.5) < 0.05
+
+
+def test_self_similarity_is_ignored():
+    labels = np.repeat([0, 1], 5)
+    truth = cluster_similarity(labels)
+    S = truth.copy()
+    np.fill_diagonal(S, -100.0)
+    assert cluster_recovery(S, labels) == 1.0
+
+
+def test_undefined_cases():
+    with pytest.raises(ValueError, match="at least two clusters"):
+        cluster_recovery(np.eye(4), np.zeros(4, dtype=int))
+    auc = per_item_auc(np.eye(3), np.array([0, 0, 1]))
+    assert np.isnan(auc[2]) and not np.isnan(auc[0])
+    with pytest.raises(ValueError, match="square"):
+        cluster_recovery(np.ones((3, 4)), np.zeros(3))
+    with pytest.raises(ValueError, match="labels"):
+        cluster_recovery(np.ones((3, 3)), np.zeros(4))

@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from cosim_helpers.spectral import gram, top_singular
+
+
+def assert_matches_numpy_svd(X, k):
+    s, V = top_singular(X, k)
+    Xd = X.toarray() if sp.issparse(X) else X
+    _, s_ref, Vt = np.linalg.svd(Xd, full_matrices=False)
+    np.testing.assert_allclose(s, s_ref[:k], rtol=1e-10, atol=1e-10 * s_ref[0])
+    # Singular vectors agree up to sign: compare projectors V Vᵀ.
+    np.testing.assert_allclose(V @ V.T, Vt[:k].T @ Vt[:k], atol=1e-9)
+    np.testing.assert_allclose(V.T @ V, np.eye(k), atol=1e-10)
+
+
+@pytest.mark.parametrize("shape,k", [((40, 10), 4), ((40, 10), 10), ((10, 40), 6), ((25, 25), 25)])
+def test_top_singular_matches_numpy_dense(shape, k):
+    X = np.random.default_rng(0).standard_normal(shape)
+    assert_matches_numpy_svd(X, k)
+
+
+def test_top_singular_sparse_equals_dense():
+    X = sp.random(200, 30, density=0.2, random_state=1, format="csr")
+    assert_matches_numpy_svd(X, 8)
+    np.testing.assert_allclose(gram(X), X.toarray().T @ X.toarray(), atol=1e-12)
+
+
+def test_gram_dense_block_path_equals_sparse_product():
+    # Density above the threshold takes the blocked dense path; very sparse
+    # input takes the sparse product. Both must give the exact Gram matrix.
+    dense_ish = sp.random(9000, 20, density=0.3, random_state=2, format="csr")
+    very_sparse = sp.random(9000, 20, density=0.001, random_state=3, format="csr")
+    for X in (dense_ish, very_sparse):
+        Xd = X.toarray()
+        np.testing.assert_allclose(gram(X), Xd.T @ Xd, atol=1e-10)
+
+
+def test_signs_are_deterministic():
+    X = np.random.default_rng(5).standard_normal((30, 6))
+    _, V = top_singular(X, 6)
+    idx = np.argmax(np.abs(V), axis=0)
+    assert np.all(V[idx, np.arange(6)] > 0)
+    _, V2 = top_singular(-X, 6)  # same V up to sign, so the fixed sign makes them equal
+    np.testing.assert_allclose(V, V2, atol=1e-12)
+
+
+def test_rank_deficient_wide_matrix_gives_zero_singular_values():
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((5, 2)) @ rng.standard_normal((2, 12))  # rank 2, p > n
+    s, V = top_singular(X, 4)
+    assert s[0] > 0 and s[1] > 0
+    # Round-off eigenvalues of XXᵀ (~1e-14 σ₁²) must not become spurious σ ≈ 1e-7 σ₁.
+    np.testing.assert_array_equal(s[2:], 0.0)
+    np.testing.assert_array_equal(V[:, 2:], 0.0)
+    np.testing.assert_allclose(V[:, :2].T @ V[:, :2], np.eye(2), atol=1e-12)

@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from cosim_helpers.models import fit_objective1, fit_objective2, loss_objective1, loss_objective2
+from cosim_helpers.training import loss_and_gradient, train
+
+from .conftest import random_data
+
+
+@pytest.mark.parametrize("objective,loss", [(1, loss_objective1), (2, loss_objective2)])
+def test_analytic_gradient_matches_finite_differences(objective, loss):
+    X = random_data(0, n=20, p=5)
+    rng = np.random.default_rng(1)
+    A, B = rng.standard_normal((5, 2)), rng.standard_normal((5, 2))
+    lam = 0.8
+    value, dA, dB = loss_and_gradient(X, A, B, lam, objective)
+    assert value == pytest.approx(loss(X, A, B, lam), rel=1e-10)
+    h = 1e-6
+    for M, grad, which in ((A, dA, 0), (B, dB, 1)):
+        for idx in np.ndindex(M.shape):
+            E = np.zeros_like(M)
+            E[idx] = h
+            args_p = (A + E, B) if which == 0 else (A, B + E)
+            args_m = (A - E, B) if which == 0 else (A, B - E)
+            fd = (loss(X, *args_p, lam) - loss(X, *args_m, lam)) / (2 * h)
+            assert grad[idx] == pytest.approx(fd, rel=1e-5, abs=1e-6)
+
+
+def test_training_is_deterministic_for_a_seed_and_differs_across_seeds():
+    X = random_data(2, n=25, p=6)
+    r1, r2, r3 = (train(X, 2, 1.0, 1, seed=s) for s in (7, 7, 8))
+    np.testing.assert_array_equal(r1.A, r2.A)
+    assert np.abs(r1.A - r3.A).max() > 1e-3
+
+
+def test_loss_history_starts_at_the_random_start_and_decreases():
+    X = random_data(3, n=25, p=6)
+    result = train(X, 3, 2.0, 2, seed=0)
+    assert result.converged
+    assert result.losses[0] > result.losses[-1]
+    assert np.all(np.diff(result.losses) <= 1e-9 * result.losses[0])
+    assert result.losses[-1] == pytest.approx(loss_objective2(X, result.A, result.B, 2.0), rel=1e-9)
+
+
+def test_objective1_training_lands_on_the_product_but_not_on_the_factors():
+    # The optimiser finds ÂB̂ᵀ of the closed form, but a different (A, B):
+    # the D-freedom (indeed G-freedom) of objective 1, chapter 4.
+    X = random_data(4, n=30, p=7)
+    A0, B0 = fit_objective1(X, 3, 1.0)
+    result = train(X, 3, 1.0, 1, seed=1)
+    np.testing.assert_allclose(result.A @ result.B.T, A0 @ B0.T, atol=1e-6)
+    assert np.abs(result.B - B0).max() > 1e-2
+
+
+def test_objective2_training_lands_on_the_closed_form_up_to_rotation():
+    X = random_data(5, n=30, p=7)
+    lam = 0.5
+    A0, B0 = fit_objective2(X, 3, lam)
+    result = train(X, 3, lam, 2, seed=2)
+    # Unique up to a rotation R: Gram matrices BBᵀ and (XA)(XA)ᵀ are rotation-invariant.
+    # L-BFGS pins the loss to ~1e-13 relative, hence the factors to about its square root.
+    np.testing.assert_allclose(result.B @ result.B.T, B0 @ B0.T, atol=1e-5)
+    np.testing.assert_allclose((X @ result.A) @ (X @ result.A).T, (X @ A0) @ (X @ A0).T, atol=1e-5)
+
+
+def test_bad_objective_is_rejected():
+    with pytest.raises(ValueError, match="objective must be 1 or 2"):
+        train(random_data(0), 2, 1.0, 3)
