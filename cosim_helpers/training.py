@@ -8,8 +8,8 @@ loss; chapter 4 shows that under objective 1 they disagree on ``A`` and ``B``
 up to a rotation.
 
 Both losses are evaluated through the p x p Gram matrix ``G = XᵀX``, so one
-iteration costs O(p²k) whatever the number of users:
-``‖X − XM‖² = tr(G) − 2 tr(GM) + tr(MᵀGM)`` with ``M = ABᵀ``.
+iteration costs O(p²k) whatever the number of users, and the p x p product
+``ABᵀ`` is never formed.
 """
 
 from __future__ import annotations
@@ -42,25 +42,26 @@ class TrainingResult(NamedTuple):
     converged: bool
 
 
-def _objective1(G, trG, lam):
+def _objective(objective, G, lam):
+    """Loss and gradient of objective 1 or 2 in O(p²k) per call.
+
+    Never forms the p x p product ``M = ABᵀ``: with ``GA = G A``,
+    ``‖X − XABᵀ‖² = tr(G) − 2⟨GA, B⟩ + ⟨AᵀGA, BᵀB⟩`` and
+    ``∂/∂A = −2(GB − GA BᵀB)``, ``∂/∂B = −2(GA − B AᵀGA)``; objective 1 adds
+    ``λ‖ABᵀ‖² = λ⟨AᵀA, BᵀB⟩``, objective 2 adds ``λ(⟨A, GA⟩ + ‖B‖²)``.
+    """
+    trG = float(np.trace(G))
+
     def fun(A, B):
-        M = A @ B.T
-        GM = G @ M
-        loss = trG - 2.0 * np.trace(GM) + np.sum(M * GM) + lam * np.sum(M * M)
-        dM = -2.0 * (G - GM) + 2.0 * lam * M  # d loss / d M
-        return loss, dM @ B, dM.T @ A
-
-    return fun
-
-
-def _objective2(G, trG, lam):
-    def fun(A, B):
-        M = A @ B.T
-        GM = G @ M
         GA = G @ A
-        loss = trG - 2.0 * np.trace(GM) + np.sum(M * GM) + lam * (np.sum(A * GA) + np.sum(B * B))
-        dM = -2.0 * (G - GM)
-        return loss, dM @ B + 2.0 * lam * GA, dM.T @ A + 2.0 * lam * B
+        AtGA, BtB = A.T @ GA, B.T @ B
+        fit = trG - 2.0 * np.sum(GA * B) + np.sum(AtGA * BtB)
+        dA = -2.0 * (G @ B - GA @ BtB)
+        dB = -2.0 * (GA - B @ AtGA)
+        if objective == 1:
+            AtA = A.T @ A
+            return fit + lam * np.sum(AtA * BtB), dA + 2.0 * lam * A @ BtB, dB + 2.0 * lam * B @ AtA
+        return fit + lam * (np.sum(A * GA) + np.sum(B * B)), dA + 2.0 * lam * GA, dB + 2.0 * lam * B
 
     return fun
 
@@ -71,7 +72,8 @@ def loss_and_gradient(X, A, B, lam: float, objective: int):
     Used by :func:`train` and checked against finite differences in the
     tests. With ``M = ABᵀ`` and ``G = XᵀX``:
     ``∂L₁/∂M = −2(G − GM) + 2λM``, ``∂L/∂A = (∂L/∂M) B``,
-    ``∂L/∂B = (∂L/∂M)ᵀ A``; objective 2 adds ``2λGA`` and ``2λB``.
+    ``∂L/∂B = (∂L/∂M)ᵀ A``; objective 2 adds ``2λGA`` and ``2λB``
+    (evaluated without forming M, see ``_objective``).
 
     Returns
     -------
@@ -89,8 +91,7 @@ def loss_and_gradient(X, A, B, lam: float, objective: int):
 def _make(objective, G, lam):
     if objective not in (1, 2):
         raise ValueError(f"objective must be 1 or 2, got {objective!r}")
-    trG = float(np.trace(G))
-    return (_objective1 if objective == 1 else _objective2)(G, trG, lam)
+    return _objective(objective, G, lam)
 
 
 def train(

@@ -1,0 +1,294 @@
+"""Small worked examples for the opening chapters (book chapters 1 to 3).
+
+* :func:`toy_interactions`: a hand-made 7 x 5 user-item matrix, small enough
+  to print, used in chapter 1 (cosine vs dot product) and chapter 2 (the
+  model's embeddings and its three cosine similarities).
+* :func:`nearest_neighbours`: the most similar *other* row of a similarity
+  matrix, the quantity chapter 1 shows to be changed by a rescaling ``D``.
+* :func:`format_table`: a labelled matrix as fixed-width text, rounded so
+  that the printed output is identical on every machine.
+* Dropout on the input layer (book chapter 3, the link between the paper's
+  Eq. 1 and denoising autoencoders, Steck 2020): the exact expectation
+  :func:`expected_dropout_loss`, an exact enumeration over all dropout masks
+  :func:`enumerated_dropout_loss`, and Monte-Carlo draws
+  :func:`dropout_loss_samples`.
+
+Dropout convention used throughout ("inverted dropout"): each entry of the
+input is kept independently with probability ``1 − q`` and then divided by
+``1 − q``, so that the corrupted input ``Z = (X ⊙ Δ) / (1 − q)`` has
+expectation ``X``. The loss of one draw is the denoising loss
+``‖X − Z W‖²_F`` (reconstruct the clean ``X`` from the corrupted input).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import NamedTuple
+
+import numpy as np
+
+from ._validation import as_factor, as_generator
+
+# Largest number of non-zero entries of X for which all 2**nnz masks are enumerated.
+MAX_ENUMERATED_ENTRIES = 20
+# Float64 entries (masks x n x p) held in memory at once by the dropout helpers.
+_CHUNK_ENTRIES = 2**21
+
+
+class ToyData(NamedTuple):
+    """Output of :func:`toy_interactions`.
+
+    Attributes
+    ----------
+    X : numpy.ndarray, shape (7, 5)
+        0/1 interactions: ``X[u, i] = 1`` if user u watched film i.
+    users : tuple of str
+        Row names.
+    items : tuple of str
+        Column names.
+    """
+
+    X: np.ndarray
+    users: tuple
+    items: tuple
+
+
+def toy_interactions() -> ToyData:
+    """A hand-made 0/1 user-item matrix: 7 users, 5 films (book chapters 1, 2).
+
+    Three users watch science fiction (*Alien*, *Aliens*), three watch
+    animation (*Toy Story*, *Finding Nemo*), and *WALL-E*, an animated
+    science-fiction film, is watched by one science-fiction fan and by three
+    animation fans. Which film *WALL-E* is "most similar" to is therefore a
+    genuinely open question, and chapter 1 shows that for objective 1 the
+    cosine similarity of the learned embeddings does not answer it.
+
+    Returns
+    -------
+    ToyData
+        ``(X, users, items)``; a new array on every call.
+    """
+    X = np.array(
+        [
+            [1, 1, 1, 0, 0],
+            [1, 1, 0, 0, 0],
+            [1, 0, 0, 0, 0],
+            [0, 0, 1, 1, 1],
+            [0, 0, 1, 1, 1],
+            [0, 0, 0, 1, 0],
+            [0, 0, 1, 1, 1],
+        ],
+        dtype=float,
+    )
+    users = tuple(f"u{j}" for j in range(1, X.shape[0] + 1))
+    items = ("Alien", "Aliens", "WALL-E", "Toy Story", "Finding Nemo")
+    return ToyData(X, users, items)
+
+
+def nearest_neighbours(S) -> np.ndarray:
+    """Index of the most similar *other* row for each row of a similarity matrix.
+
+    Used in book chapter 1 to show that a rescaling ``D`` that leaves every
+    prediction unchanged can still change an item's nearest neighbour by
+    cosine similarity.
+
+    Parameters
+    ----------
+    S : array_like, shape (m, m)
+        Square similarity matrix (larger = more similar), ``m >= 2``.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (m,)
+        ``argmax_{j != i} S[i, j]``; ties go to the smallest index.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``S`` is not a finite, square numeric matrix with at least 2 rows.
+    """
+    S = as_factor(S, "S")
+    m = S.shape[0]
+    if S.shape != (m, m):
+        raise ValueError(f"S must be square, got shape {S.shape}")
+    if m < 2:
+        raise ValueError(f"S must have at least 2 rows to have a nearest neighbour, got {m}")
+    masked = S.copy()
+    np.fill_diagonal(masked, -np.inf)
+    return np.argmax(masked, axis=1)
+
+
+def format_table(M, row_labels, col_labels, digits: int = 3, width: int = 13) -> str:
+    """Format a matrix as a fixed-width text table with row and column labels.
+
+    Chapters 1 to 3 print small matrices (data, embeddings, similarities)
+    with it. Values are rounded to ``digits`` decimals and a rounded
+    ``-0.000`` is printed as ``0.000``, so that round-off of either sign
+    (which can differ between BLAS libraries) never changes the output.
+
+    Parameters
+    ----------
+    M : array_like, shape (m, q)
+    row_labels : sequence of str, length m
+    col_labels : sequence of str, length q
+    digits : int
+        Decimals shown, ``>= 0``.
+    width : int
+        Width of each column, ``>= 4``; longer labels are cut to fit.
+
+    Returns
+    -------
+    str
+    """
+    M = as_factor(M, "M")
+    row_labels = [str(r) for r in row_labels]
+    col_labels = [str(c) for c in col_labels]
+    if len(row_labels) != M.shape[0]:
+        raise ValueError(f"row_labels must have {M.shape[0]} entries, got {len(row_labels)}")
+    if len(col_labels) != M.shape[1]:
+        raise ValueError(f"col_labels must have {M.shape[1]} entries, got {len(col_labels)}")
+    for name, value, low in (("digits", digits, 0), ("width", width, 4)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+        if value < low:
+            raise ValueError(f"{name} must be >= {low}, got {value}")
+    R = np.round(M, digits) + 0.0  # adding 0.0 turns -0.0 into 0.0
+    first = max(len(r) for r in row_labels)
+    lines = [" " * first + "".join(c[: width - 1].rjust(width) for c in col_labels)]
+    for label, row in zip(row_labels, R):
+        lines.append(label.ljust(first) + "".join(f"{v:{width}.{digits}f}" for v in row))
+    return "\n".join(lines)
+
+
+def _check_dropout_inputs(X, W, q):
+    X = as_factor(X, "X")
+    W = as_factor(W, "W", rows=X.shape[1], cols=X.shape[1])
+    if isinstance(q, bool) or not isinstance(q, numbers.Real):
+        raise TypeError(f"q must be a real number, got {type(q).__name__}")
+    q = float(q)
+    if not 0.0 <= q < 1.0:
+        raise ValueError(f"q (the dropout rate) must satisfy 0 <= q < 1, got {q}")
+    return X, W, q
+
+
+def _masked_losses(X, W, q, keep):
+    """``‖X − ((X ⊙ keep_s) / (1 − q)) W‖²_F`` for each mask ``keep_s`` (shape (s, n, p))."""
+    R = X[None, :, :] - ((X[None, :, :] * keep) / (1.0 - q)) @ W
+    return np.einsum("sij,sij->s", R, R)
+
+
+def expected_dropout_loss(X, W, q: float) -> float:
+    """Exact expectation of the denoising loss under input dropout (book chapter 3).
+
+    ``E_Δ ‖X − ((X ⊙ Δ)/(1 − q)) W‖²_F = ‖X − XW‖²_F + (q/(1 − q)) ‖Λ^{1/2} W‖²_F``
+    with ``Λ = dMat(diag(XᵀX))`` (the squared column norms of ``X``) and
+    ``Δ`` a matrix of independent Bernoulli(1 − q) "keep" indicators. This is
+    the relation between dropout and an L2 penalty used by Steck (2020); the
+    book derives it in chapter 3. With ``W = ABᵀ`` and all columns of ``X`` of
+    the same squared norm ``c`` it is objective 1 (paper Eq. 1) with
+    ``λ = c q/(1 − q)``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p)
+        Dense data matrix.
+    W : array_like, shape (p, p)
+        The autoencoder's weight matrix (``ABᵀ`` in the paper).
+    q : float
+        Dropout rate, ``0 <= q < 1``.
+
+    Returns
+    -------
+    float
+    """
+    X, W, q = _check_dropout_inputs(X, W, q)
+    R = X - X @ W
+    col_sq = np.einsum("ui,ui->i", X, X)  # diag(XᵀX)
+    penalty = float(np.sum(col_sq[:, None] * W * W))  # ‖Λ^{1/2} W‖²_F
+    return float(np.sum(R * R)) + q / (1.0 - q) * penalty
+
+
+def enumerated_dropout_loss(X, W, q: float) -> float:
+    """The same expectation as :func:`expected_dropout_loss`, by brute force.
+
+    Sums the loss of every dropout mask times its probability. Masks that
+    differ only on zero entries of ``X`` give the same corrupted input, so it
+    suffices to enumerate the ``2**nnz`` keep/drop patterns of the non-zero
+    entries (each kept entry has probability ``1 − q``, each dropped one
+    ``q``). An independent check of the closed form in book chapter 3.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p)
+        Dense data matrix with at most ``MAX_ENUMERATED_ENTRIES`` (20)
+        non-zero entries.
+    W : array_like, shape (p, p)
+    q : float
+        Dropout rate, ``0 <= q < 1``.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If ``X`` has more than ``MAX_ENUMERATED_ENTRIES`` non-zero entries.
+    """
+    X, W, q = _check_dropout_inputs(X, W, q)
+    rows, cols = np.nonzero(X)
+    m = len(rows)
+    if m > MAX_ENUMERATED_ENTRIES:
+        raise ValueError(
+            f"X has {m} non-zero entries; enumerating 2**{m} masks is limited to "
+            f"{MAX_ENUMERATED_ENTRIES} entries"
+        )
+    n, p = X.shape
+    chunk = max(1, _CHUNK_ENTRIES // (n * p))
+    total = 0.0
+    for start in range(0, 2**m, chunk):
+        codes = np.arange(start, min(start + chunk, 2**m))
+        bits = (codes[:, None] >> np.arange(m)[None, :]) & 1  # 1 = keep
+        n_keep = bits.sum(axis=1)
+        prob = (1.0 - q) ** n_keep * q ** (m - n_keep)
+        keep = np.zeros((len(codes), n, p))
+        keep[:, rows, cols] = bits
+        total += float(np.dot(prob, _masked_losses(X, W, q, keep)))
+    return total
+
+
+def dropout_loss_samples(X, W, q: float, n_samples: int, seed=0) -> np.ndarray:
+    """Denoising losses ``‖X − ((X ⊙ Δ)/(1 − q)) W‖²_F`` for random dropout masks.
+
+    Their mean is a Monte-Carlo estimate of :func:`expected_dropout_loss`,
+    with standard error ``std / √n_samples`` (book chapter 3).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p)
+    W : array_like, shape (p, p)
+    q : float
+        Dropout rate, ``0 <= q < 1``.
+    n_samples : int
+        Number of independent masks ``Δ`` (entries i.i.d. Bernoulli(1 − q)).
+    seed : int, None or numpy.random.Generator
+        Same seed, same draws.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_samples,)
+    """
+    X, W, q = _check_dropout_inputs(X, W, q)
+    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral):
+        raise TypeError(f"n_samples must be an integer, got {type(n_samples).__name__}")
+    if n_samples < 1:
+        raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+    rng = as_generator(seed)
+    n, p = X.shape
+    chunk = max(1, _CHUNK_ENTRIES // (n * p))
+    out = np.empty(int(n_samples))
+    for start in range(0, n_samples, chunk):
+        size = min(chunk, n_samples - start)
+        keep = (rng.random((size, n, p)) >= q).astype(float)  # P(keep) = 1 − q
+        out[start:start + size] = _masked_losses(X, W, q, keep)
+    return out
