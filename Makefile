@@ -9,6 +9,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: book test lint bench execute clean
 
+# One BLAS thread per process for everything that executes notebooks: the
+# printed numbers then do not depend on the machine's core count (DESIGN.md).
+book test execute: export OMP_NUM_THREADS := 1
+book test execute: export OPENBLAS_NUM_THREADS := 1
+book test execute: export MKL_NUM_THREADS := 1
+
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==26.3

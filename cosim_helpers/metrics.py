@@ -14,6 +14,8 @@ import scipy.stats
 
 from ._validation import as_factor
 
+_TIE_DECIMALS = 12
+
 
 def per_item_auc(S, labels) -> np.ndarray:
     """ROC AUC of each row of ``S`` for separating same-cluster items from others.
@@ -29,7 +31,8 @@ def per_item_auc(S, labels) -> np.ndarray:
     -------
     numpy.ndarray, shape (p,)
         AUC of row i, computed over the items ``j != i`` (the item itself is
-        left out). Ties count one half (mid-ranks). Items whose cluster has
+        left out). Ties count one half (mid-ranks); values equal to 12
+        decimal places are ties. Items whose cluster has
         no other member, or that are in the only cluster, get NaN.
     """
     S = as_factor(S, "S")
@@ -42,7 +45,10 @@ def per_item_auc(S, labels) -> np.ndarray:
     same = labels[:, None] == labels[None, :]
     off_diag = ~np.eye(p, dtype=bool)
     # Rank the p − 1 other items of each row; the diagonal is removed first.
-    others = S[off_diag].reshape(p, p - 1)
+    # Similarities equal to 12 decimals are ties: otherwise round-off (which
+    # differs between BLAS builds and thread counts) would decide the order
+    # of, e.g., cosines that are all mathematically 1.
+    others = np.round(S[off_diag].reshape(p, p - 1), _TIE_DECIMALS)
     pos = same[off_diag].reshape(p, p - 1)
     ranks = scipy.stats.rankdata(others, axis=1)
     n_pos = pos.sum(axis=1)

@@ -50,3 +50,12 @@ def test_undefined_cases():
         cluster_recovery(np.ones((3, 4)), np.zeros(3))
     with pytest.raises(ValueError, match="labels"):
         cluster_recovery(np.ones((3, 3)), np.zeros(4))
+
+
+def test_round_off_does_not_break_ties():
+    # Cosines that are all mathematically 1 but differ in the last bits
+    # (one-dimensional embeddings) must score exactly chance, on any BLAS.
+    labels = np.repeat([0, 1], 6)
+    rng = np.random.default_rng(2)
+    S = 1.0 - rng.uniform(0, 4e-16, size=(12, 12))
+    assert cluster_recovery(S, labels) == 0.5

@@ -1,0 +1,518 @@
+"""The paper's experiment (Section 4, Figure 1) and the book's extensions of it.
+
+Book chapter 7 reproduces Figure 1 of Steck, Ekanadham & Kallus at the
+paper's scale and then goes beyond it; chapter 8 uses :func:`rescaling_probe`
+for its practitioner's checklist. Everything here is built from the closed
+forms of :mod:`cosim_helpers.models`, and every function that needs the SVD
+of ``X`` accepts a precomputed one (``svd=``), so that one decomposition per
+data set serves every panel, rescaling and sweep value.
+
+Figure 1 has five item-item cosine heat maps: the ground truth, three
+rescalings ``D`` of one objective-1 optimum, and the unique objective-2
+optimum. The paper does not say which three ``D`` it plotted; the named
+choices in :data:`RESCALINGS` are the book's (chapter 7 defines each one).
+Writing ``f_i = 1/(1 + λ/σ_i²)`` for the objective-1 shrinkage and starting
+from the symmetric representative ``Â = B̂ = V_k dMat(f)^{1/2}`` (paper
+Eq. 5), the optimum ``(ÂD, B̂D⁻¹)`` has item embeddings ``B̂D⁻¹``:
+
+===================  ======================  ===========================
+key                  ``D``                    item embeddings ``B̂D⁻¹``
+===================  ======================  ===========================
+``"B=V"``            ``dMat(f)^{1/2}``        ``V_k``
+``"symmetric"``      ``I``                    ``V_k dMat(f)^{1/2}``
+``"A=V"``            ``dMat(f)^{-1/2}``       ``V_k dMat(f)``
+``"obj2-like"``      ``dMat(σ)^{-1/2}``       ``V_k dMat(σ f)^{1/2}``
+===================  ======================  ===========================
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import NamedTuple
+
+import numpy as np
+
+from ._validation import as_data_matrix, as_factor, as_generator, check_nonnegative, check_rank
+from .data import cluster_similarity, simulate_clustered
+from .metrics import cluster_recovery
+from .models import fit_objective1, fit_objective2, rescale, shrinkage_objective1
+from .similarity import cosine_similarity
+from .spectral import Spectrum, top_singular
+
+#: The paper's settings (Section 4): embedding dimension and both λ.
+PAPER_K = 50
+PAPER_LAM1 = 10_000.0
+PAPER_LAM2 = 100.0
+
+#: Named rescalings of the symmetric objective-1 optimum: key -> panel title
+#: (matplotlib mathtext). See :func:`rescaling_diagonal` for the formulas.
+RESCALINGS = {
+    "B=V": r"$D=\mathrm{dMat}(1/(1+\lambda_1/\sigma_i^2))^{1/2}$",
+    "symmetric": r"$D=I$ (symmetric, Eq. 5)",
+    "A=V": r"$D=\mathrm{dMat}(1/(1+\lambda_1/\sigma_i^2))^{-1/2}$",
+    "obj2-like": r"$D=\mathrm{dMat}(\sqrt{1/\sigma_i})$",
+}
+
+#: The three rescalings the book plots in its Figure 1 (our choice).
+FIGURE1_RESCALINGS = ("B=V", "symmetric", "A=V")
+
+#: Grid of exponents for :func:`power_sweep` used in chapter 7.
+DEFAULT_ALPHAS = np.linspace(-4.0, 4.0, 33)
+
+_BLOCK = 4096
+
+
+class Panel(NamedTuple):
+    """One heat map of Figure 1.
+
+    Attributes
+    ----------
+    key : str
+        ``"truth"``, ``"obj2"`` or a key of :data:`RESCALINGS`.
+    title : str
+        Panel title naming the model and ``D`` (matplotlib mathtext).
+    S : numpy.ndarray, shape (p, p)
+        Item-item similarity shown in the panel.
+    A, B : numpy.ndarray of shape (p, k), or None
+        The factors whose item embeddings (rows of ``B``) give ``S``; None for
+        the ground truth.
+    D : numpy.ndarray of shape (k,), or None
+        Diagonal of the rescaling applied to the symmetric objective-1
+        optimum; None for the ground truth and objective 2.
+    """
+
+    key: str
+    title: str
+    S: np.ndarray
+    A: np.ndarray | None
+    B: np.ndarray | None
+    D: np.ndarray | None
+
+
+class SeedStudy(NamedTuple):
+    """Output of :func:`run_seeds`: one simulated data set per seed.
+
+    Attributes
+    ----------
+    seeds : tuple of int
+    scores : dict str -> numpy.ndarray of shape (n_seeds,)
+        :func:`~cosim_helpers.metrics.cluster_recovery` of every panel
+        (same keys as the panels of :func:`figure1_panels`).
+    n_kept : numpy.ndarray of int, shape (n_seeds,)
+        Number of the top-k singular values above ``λ₂``, i.e. the
+        dimensions objective 2 does not switch off.
+    alphas : numpy.ndarray or None
+        The exponents of the sweep, if one was run.
+    sweep : numpy.ndarray of shape (n_seeds, n_alphas), or None
+        :func:`power_sweep` scores per seed.
+    """
+
+    seeds: tuple
+    scores: dict
+    n_kept: np.ndarray
+    alphas: np.ndarray | None
+    sweep: np.ndarray | None
+
+
+class ProbeResult(NamedTuple):
+    """Output of :func:`rescaling_probe`.
+
+    Attributes
+    ----------
+    D : numpy.ndarray, shape (k,)
+        The random diagonal that was applied.
+    product_change : float
+        ``max |ABᵀ − (AD)(BD⁻¹)ᵀ|``: zero up to round-off, since ``ABᵀ`` is
+        invariant by construction (a sanity check of the probe itself).
+    cosine_change : float
+        ``max |cosSim(B, B) − cosSim(BD⁻¹, BD⁻¹)|``, the largest change of an
+        item-item cosine.
+    loss_change : float or None
+        ``loss(AD, BD⁻¹) − loss(A, B)`` if a loss was given: zero for an
+        objective with a D-freedom (objective 1), positive at the optimum of
+        one without (objective 2).
+    """
+
+    D: np.ndarray
+    product_change: float
+    cosine_change: float
+    loss_change: float | None
+
+
+def _check_positive_spectrum(s, name: str = "s") -> np.ndarray:
+    try:
+        s = np.asarray(s, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a numeric array, got {type(s).__name__}") from exc
+    if s.ndim != 1 or s.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array of singular values, got shape {s.shape}")
+    if not np.all(np.isfinite(s)) or np.any(s <= 0):
+        raise ValueError(f"{name} must contain finite singular values > 0 (else D is singular)")
+    return s
+
+
+def _check_clusters(clusters, p: int) -> np.ndarray:
+    clusters = np.asarray(clusters)
+    if clusters.shape != (p,):
+        raise ValueError(f"clusters must have one entry per item ({p}), got shape {clusters.shape}")
+    if not np.issubdtype(clusters.dtype, np.integer):
+        raise TypeError(f"clusters must hold integer labels, got dtype {clusters.dtype}")
+    return clusters
+
+
+def _check_alphas(alphas) -> np.ndarray:
+    try:
+        alphas = np.asarray(alphas, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"alphas must be numeric, got {type(alphas).__name__}") from exc
+    if alphas.ndim != 1 or alphas.size == 0:
+        raise ValueError(f"alphas must be a non-empty 1-D array, got shape {alphas.shape}")
+    if not np.all(np.isfinite(alphas)):
+        raise ValueError("alphas contains NaN or inf")
+    return alphas
+
+
+def _spectrum_for(X, k: int, svd) -> Spectrum:
+    if svd is None:
+        return top_singular(X, k)
+    if not isinstance(svd, Spectrum):
+        raise TypeError("svd must be a Spectrum returned by cosim_helpers.spectral.top_singular")
+    if len(svd.s) < k:
+        raise ValueError(f"svd holds {len(svd.s)} singular values, fewer than k = {k}")
+    return svd
+
+
+def rescaling_diagonal(key: str, s, lam: float) -> np.ndarray:
+    """Diagonal of one named rescaling ``D`` of the symmetric objective-1 optimum.
+
+    With ``f_i = 1/(1 + λ/σ_i²)`` (paper Eq. 5, book chapter 4):
+
+    * ``"B=V"``: ``D = dMat(f)^{1/2}``, so ``B̂D⁻¹ = V_k`` (paper Section 4,
+      first special case);
+    * ``"symmetric"``: ``D = I``, the symmetric representative itself;
+    * ``"A=V"``: ``D = dMat(f)^{-1/2}``, so ``ÂD = V_k`` (second special
+      case);
+    * ``"obj2-like"``: ``D = dMat(σ)^{-1/2}``, the choice the paper says a
+      comparison with objective 2 suggests.
+
+    Parameters
+    ----------
+    key : str
+        One of the keys of :data:`RESCALINGS`.
+    s : array_like, shape (k,)
+        Singular values, all > 0.
+    lam : float
+        The objective-1 ``λ >= 0``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (k,)
+        The diagonal entries of ``D`` (all > 0).
+    """
+    if not isinstance(key, str):
+        raise TypeError(f"key must be a string, got {type(key).__name__}")
+    if key not in RESCALINGS:
+        raise ValueError(f"key must be one of {sorted(RESCALINGS)}, got {key!r}")
+    s = _check_positive_spectrum(s)
+    lam = check_nonnegative(lam)
+    f = shrinkage_objective1(s, lam)
+    if key == "B=V":
+        return np.sqrt(f)
+    if key == "symmetric":
+        return np.ones_like(s)
+    if key == "A=V":
+        return 1.0 / np.sqrt(f)
+    return 1.0 / np.sqrt(s)
+
+
+def power_rescaling(s, alpha: float) -> np.ndarray:
+    """Diagonal of ``D = dMat(σ_i^α)``, the one-parameter family of chapter 7.
+
+    ``α = 0`` is the symmetric representative (``D = I``) and ``α = −1/2``
+    the objective-2-like ``D = dMat(√(1/σ_i))``.
+
+    Parameters
+    ----------
+    s : array_like, shape (k,)
+        Singular values, all > 0.
+    alpha : float
+
+    Returns
+    -------
+    numpy.ndarray, shape (k,)
+    """
+    s = _check_positive_spectrum(s)
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not np.isfinite(alpha):
+        raise TypeError(f"alpha must be a finite real number, got {alpha!r}")
+    return s ** float(alpha)
+
+
+def figure1_panels(X, clusters, *, k: int = PAPER_K, lam1: float = PAPER_LAM1, lam2: float = PAPER_LAM2,
+                   rescalings=FIGURE1_RESCALINGS, svd: Spectrum | None = None) -> tuple:
+    """The panels of the paper's Figure 1 for one data set (book chapter 7).
+
+    In order: the ground truth (:func:`~cosim_helpers.data.cluster_similarity`),
+    one panel per named rescaling ``D`` of the symmetric objective-1 optimum
+    (paper Eq. 1 and Eq. 5), and the objective-2 optimum (paper Eq. 2). Each
+    objective-1 panel shows ``cosSim(B̂D⁻¹, B̂D⁻¹)`` for the factors
+    ``(ÂD, B̂D⁻¹)``, which all have the same ``ÂB̂ᵀ`` and hence the same loss
+    and predictions.
+
+    Parameters
+    ----------
+    X : array_like or scipy.sparse matrix, shape (n, p)
+    clusters : array_like of int, shape (p,)
+        Cluster of each item.
+    k : int
+        Embedding dimension (paper: 50).
+    lam1, lam2 : float
+        ``λ`` of objective 1 (paper: 10,000) and objective 2 (paper: 100).
+    rescalings : sequence of str
+        Keys of :data:`RESCALINGS`; default :data:`FIGURE1_RESCALINGS`.
+    svd : Spectrum, optional
+        ``top_singular(X, k')`` with ``k' >= k``, shared by all fits.
+
+    Returns
+    -------
+    tuple of Panel
+        ``2 + len(rescalings)`` panels.
+    """
+    X = as_data_matrix(X)
+    p = X.shape[1]
+    clusters = _check_clusters(clusters, p)
+    k = check_rank(k, X.shape)
+    lam1 = check_nonnegative(lam1, "lam1")
+    lam2 = check_nonnegative(lam2, "lam2")
+    if isinstance(rescalings, str):
+        raise TypeError("rescalings must be a sequence of keys, not a single string")
+    rescalings = tuple(rescalings)
+    for key in rescalings:
+        if key not in RESCALINGS:
+            raise ValueError(f"unknown rescaling {key!r}; choose from {sorted(RESCALINGS)}")
+    svd = _spectrum_for(X, k, svd)
+
+    panels = [Panel("truth", "ground truth\n(item clusters)", cluster_similarity(clusters), None, None, None)]
+    A1, B1 = fit_objective1(X, k, lam1, svd=svd)
+    s = svd.s[:k]
+    for key in rescalings:
+        D = rescaling_diagonal(key, s, lam1)
+        A, B = rescale(A1, B1, D)
+        panels.append(Panel(key, "objective 1\n" + RESCALINGS[key], cosine_similarity(B), A, B, D))
+    A2, B2 = fit_objective2(X, k, lam2, svd=svd)
+    panels.append(Panel("obj2", "objective 2 (unique)\n" + rf"$\lambda_2={lam2:g}$", cosine_similarity(B2),
+                        A2, B2, None))
+    return tuple(panels)
+
+
+def panel_scores(panels, clusters) -> dict:
+    """Cluster-recovery score of every panel: ``{panel.key: score}``.
+
+    The score is :func:`~cosim_helpers.metrics.cluster_recovery` (mean
+    per-item ROC AUC; 1 is perfect, 0.5 is chance).
+    """
+    panels = tuple(panels)
+    if not panels or not all(isinstance(panel, Panel) for panel in panels):
+        raise TypeError("panels must be a non-empty sequence of Panel (see figure1_panels)")
+    return {panel.key: cluster_recovery(panel.S, clusters) for panel in panels}
+
+
+def power_sweep(X, clusters, alphas, *, k: int = PAPER_K, lam: float = PAPER_LAM1,
+                svd: Spectrum | None = None) -> np.ndarray:
+    """Cluster recovery of objective 1 under ``D = dMat(σ_i^α)``, for each α.
+
+    The item embeddings are ``B̂D⁻¹ = V_k dMat(f)^{1/2} dMat(σ)^{−α}`` with
+    ``f_i = 1/(1 + λ/σ_i²)``: every α gives an optimum of objective 1 with the
+    same ``ÂB̂ᵀ`` (book chapter 7).
+
+    Parameters
+    ----------
+    X : array_like or scipy.sparse matrix, shape (n, p)
+    clusters : array_like of int, shape (p,)
+    alphas : array_like of float, shape (m,)
+    k : int
+    lam : float
+        Objective-1 ``λ``.
+    svd : Spectrum, optional
+        Precomputed ``top_singular(X, k')``, ``k' >= k``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (m,)
+        The score for each α.
+    """
+    X = as_data_matrix(X)
+    clusters = _check_clusters(clusters, X.shape[1])
+    alphas = _check_alphas(alphas)
+    k = check_rank(k, X.shape)
+    lam = check_nonnegative(lam)
+    svd = _spectrum_for(X, k, svd)
+    A, B = fit_objective1(X, k, lam, svd=svd)
+    s = _check_positive_spectrum(svd.s[:k], "svd.s")
+    scores = np.empty(len(alphas))
+    for i, alpha in enumerate(alphas):
+        _, B_alpha = rescale(A, B, power_rescaling(s, float(alpha)))
+        scores[i] = cluster_recovery(cosine_similarity(B_alpha), clusters)
+    return scores
+
+
+def run_seeds(seeds, *, k: int = PAPER_K, lam1: float = PAPER_LAM1, lam2: float = PAPER_LAM2,
+              rescalings=tuple(RESCALINGS), alphas=None, **simulate_kwargs) -> SeedStudy:
+    """Figure-1 scores (and optionally the α-sweep) on one simulated data set per seed.
+
+    For each seed: :func:`~cosim_helpers.data.simulate_clustered` with that
+    seed (and ``simulate_kwargs``), ONE :func:`~cosim_helpers.spectral.top_singular`,
+    then :func:`figure1_panels`, :func:`panel_scores` and, if ``alphas`` is
+    given, :func:`power_sweep`, all sharing that decomposition.
+
+    Parameters
+    ----------
+    seeds : sequence of int
+        Distinct seeds, at least one.
+    k, lam1, lam2 : as in :func:`figure1_panels`
+    rescalings : sequence of str
+        Named objective-1 rescalings to score (default: all of
+        :data:`RESCALINGS`).
+    alphas : array_like of float, optional
+        Exponents for :func:`power_sweep`; None skips the sweep.
+    **simulate_kwargs
+        Passed to :func:`~cosim_helpers.data.simulate_clustered` (not ``seed``).
+
+    Returns
+    -------
+    SeedStudy
+    """
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+        raise TypeError(f"seeds must be a sequence of ints, got {type(seeds).__name__}")
+    seeds = tuple(seeds)
+    if not seeds:
+        raise ValueError("seeds must not be empty")
+    for seed in seeds:
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+            raise TypeError(f"every seed must be an int, got {seed!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct, got {seeds}")
+    if "seed" in simulate_kwargs:
+        raise TypeError("pass seeds through `seeds`, not `seed`")
+    if alphas is not None:
+        alphas = _check_alphas(alphas)
+    scores: dict = {}
+    n_kept = np.empty(len(seeds), dtype=int)
+    sweep = None if alphas is None else np.empty((len(seeds), len(alphas)))
+    for i, seed in enumerate(seeds):
+        X, clusters, _ = simulate_clustered(seed=int(seed), **simulate_kwargs)
+        svd = top_singular(X, k)
+        panels = figure1_panels(X, clusters, k=k, lam1=lam1, lam2=lam2, rescalings=rescalings, svd=svd)
+        for key, value in panel_scores(panels, clusters).items():
+            scores.setdefault(key, np.empty(len(seeds)))[i] = value
+        n_kept[i] = int(np.sum(svd.s[:k] > lam2))
+        if alphas is not None:
+            sweep[i] = power_sweep(X, clusters, alphas, k=k, lam=lam1, svd=svd)
+    return SeedStudy(seeds, scores, n_kept, alphas, sweep)
+
+
+def mean_sd(values) -> tuple:
+    """Mean and sample standard deviation (``ddof = 1``) of a 1-D array.
+
+    Used for the "mean ± sd over seeds" tables of chapter 7. A single value
+    has sd NaN (undefined), not 0.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"values must be a non-empty 1-D array, got shape {values.shape}")
+    sd = float(np.std(values, ddof=1)) if values.size > 1 else float("nan")
+    return float(np.mean(values)), sd
+
+
+def within_between_means(S, clusters) -> tuple:
+    """Mean similarity of same-cluster pairs and of different-cluster pairs.
+
+    The diagonal (an item with itself) is left out. Their difference is the
+    visual contrast of the blocks in a Figure-1 heat map (book chapter 7),
+    which :func:`~cosim_helpers.metrics.cluster_recovery`, being rank-based
+    per item, does not see.
+
+    Parameters
+    ----------
+    S : array_like, shape (p, p)
+    clusters : array_like of int, shape (p,)
+
+    Returns
+    -------
+    (float, float)
+        ``(within, between)``.
+    """
+    S = as_factor(S, "S")
+    p = S.shape[0]
+    if S.shape != (p, p):
+        raise ValueError(f"S must be square, got shape {S.shape}")
+    clusters = _check_clusters(clusters, p)
+    same = clusters[:, None] == clusters[None, :]
+    off_diagonal = ~np.eye(p, dtype=bool)
+    within, between = same & off_diagonal, ~same
+    if not within.any() or not between.any():
+        raise ValueError("clusters need at least two clusters and one cluster with two items")
+    return float(S[within].mean()), float(S[between].mean())
+
+
+def max_prediction_change(X, A, B, A2, B2) -> float:
+    """``max_{u,i} |(XA)_u · b_i − (XA₂)_u · b₂_i|`` over all users and items.
+
+    The model's predicted scores are ``XABᵀ`` (paper Section 2); this checks
+    that two sets of factors make the same predictions, user block by user
+    block so that the n x p score matrix is never held in memory at once.
+    """
+    X = as_data_matrix(X)
+    p = X.shape[1]
+    A = as_factor(A, "A", rows=p)
+    B = as_factor(B, "B", rows=p, cols=A.shape[1])
+    A2 = as_factor(A2, "A2", rows=p)
+    B2 = as_factor(B2, "B2", rows=p, cols=A2.shape[1])
+    P, P2 = np.asarray(X @ A), np.asarray(X @ A2)
+    worst = 0.0
+    for start in range(0, X.shape[0], _BLOCK):
+        rows = slice(start, start + _BLOCK)
+        worst = max(worst, float(np.max(np.abs(P[rows] @ B.T - P2[rows] @ B2.T))))
+    return worst
+
+
+def rescaling_probe(A, B, *, loss=None, D=None, spread: float = 1.0, seed=0) -> ProbeResult:
+    """Does a diagonal rescaling move the item cosines, and does it cost loss?
+
+    The practitioner's test of book chapter 8: replace ``(A, B)`` by
+    ``(AD, BD⁻¹)``, which leaves every dot product ``(XA)_u · b_i`` unchanged,
+    and report how much the item-item cosines move and (if a training loss is
+    given) how much the loss moves. A cosine change with zero loss change
+    means the cosines are not determined by the trained model.
+
+    Parameters
+    ----------
+    A, B : array_like, shape (p, k)
+    loss : callable (A, B) -> float, optional
+        The training loss, e.g. ``lambda A, B: loss_objective1(X, A, B, lam)``.
+    D : array_like, shape (k,), optional
+        The diagonal to apply; by default ``exp(U(−spread, spread))`` drawn
+        with ``seed``.
+    spread : float
+        Half-width of the log-uniform default ``D`` (> 0).
+    seed : int, None or numpy.random.Generator
+
+    Returns
+    -------
+    ProbeResult
+    """
+    A = as_factor(A, "A")
+    B = as_factor(B, "B", rows=A.shape[0], cols=A.shape[1])
+    if loss is not None and not callable(loss):
+        raise TypeError(f"loss must be callable or None, got {type(loss).__name__}")
+    if D is None:
+        if isinstance(spread, bool) or not isinstance(spread, numbers.Real) or not (0 < spread < np.inf):
+            raise ValueError(f"spread must be a finite number > 0, got {spread!r}")
+        rng = as_generator(seed)
+        D = np.exp(rng.uniform(-spread, spread, size=A.shape[1]))
+    A2, B2 = rescale(A, B, D)
+    D = np.asarray(D, dtype=np.float64).copy()
+    product_change = float(np.max(np.abs(A @ B.T - A2 @ B2.T)))
+    cosine_change = float(np.max(np.abs(cosine_similarity(B) - cosine_similarity(B2))))
+    loss_change = None if loss is None else float(loss(A2, B2) - loss(A, B))
+    return ProbeResult(D, product_change, cosine_change, loss_change)
+
