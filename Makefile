@@ -34,9 +34,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check cosim_helpers tests benchmarks
 
-## bench: time the closed-form fits at the paper's scale
+## bench: time the closed-form fits and the widget updates at the paper's scale
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_fits.py
+	$(BIN)/python benchmarks/bench_widgets.py
 
 ## execute: re-run every notebook in place, refreshing the outputs nbval checks
 execute: $(STAMP)

@@ -10,6 +10,12 @@ Modules (each named for one idea):
 - :mod:`~cosim_helpers.training`   gradient-based solvers for both objectives
 - :mod:`~cosim_helpers.data`       the paper's clustered power-law simulator
 - :mod:`~cosim_helpers.metrics`    cluster recovery of a similarity matrix
+- :mod:`~cosim_helpers.plots`      the book's figure style and heat maps
+- :mod:`~cosim_helpers.examples`   the five-film toy data and dropout checks (chapters 1-3)
+- :mod:`~cosim_helpers.derivations` sympy derivations of the k = 1 cases (chapters 4, 5)
+- :mod:`~cosim_helpers.remedies`   the paper's remedies (chapter 6)
+- :mod:`~cosim_helpers.experiments` Figure 1, scores over seeds, the D-sweep (chapters 7, 8)
+- :mod:`~cosim_helpers.widgets`    ipywidgets explorers and their static HTML twins
 """
 
 __version__ = "0.1.0"
