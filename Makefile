@@ -32,7 +32,7 @@ test: $(STAMP)
 
 ## lint: ruff over the package, tests and benchmarks
 lint: $(STAMP)
-	$(BIN)/ruff check cosim_helpers tests benchmarks
+	$(BIN)/ruff check cosim_helpers tests benchmarks coursework/scripts
 
 ## bench: time the closed-form fits and the widget updates at the paper's scale
 bench: $(STAMP)
@@ -45,3 +45,6 @@ execute: $(STAMP)
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis
+
+# Graded problem sets (nbgrader): make coursework, coursework-release, ...
+include coursework/coursework.mk

@@ -1,0 +1,48 @@
+# Graded problem sets (coursework/): the instructor's workflow, on top of nbgrader.
+# Included from the top-level Makefile, whose $(BIN) and $(STAMP) it uses. The book's
+# "For instructors" page (book/instructors.md) explains each step. Everything these targets
+# generate (release/, submitted/, autograded/, feedback/, reports/, gradebook.db) is ignored
+# by git; coursework/source/ and the inbox are only ever read.
+
+CW_DIR := coursework
+CW_RUN := $(BIN)/python $(CW_DIR)/scripts/course.py
+# Folder of submissions, one sub-folder per student with one per problem set
+# (<INBOX>/<student>/ps1/ps1.ipynb, ...). Default: the committed sample class.
+INBOX  ?= $(CW_DIR)/class
+
+.PHONY: coursework coursework-release coursework-collect coursework-autograde \
+        coursework-grades coursework-feedback coursework-samples coursework-clean
+
+## coursework: release, collect $(INBOX), autograde, export grades and write feedback, in order
+coursework: $(STAMP)
+	$(CW_RUN) all --inbox "$(INBOX)"
+
+## coursework-release: student notebooks into coursework/release/ (checked: no solution, no hidden test)
+coursework-release: $(STAMP)
+	$(CW_RUN) release
+
+## coursework-collect: copy $(INBOX)/<student>/<ps>/ into coursework/submitted/ (the inbox is only read)
+coursework-collect: $(STAMP)
+	$(CW_RUN) collect --inbox "$(INBOX)"
+
+## coursework-autograde: grade coursework/submitted/ into gradebook.db; problems in coursework/reports/problems.csv
+coursework-autograde: $(STAMP)
+	$(CW_RUN) autograde
+
+## coursework-grades: export coursework/reports/grades.csv and task_grades.csv
+coursework-grades: $(STAMP)
+	$(CW_RUN) export
+
+## coursework-feedback: one HTML page per graded submission in coursework/feedback/<student>/<ps>/
+coursework-feedback: $(STAMP)
+	$(CW_RUN) feedback
+
+## coursework-samples: rebuild the sample class coursework/class/ after editing coursework/source/
+coursework-samples: $(STAMP)
+	$(CW_RUN) release
+	$(BIN)/python $(CW_DIR)/scripts/samples.py
+
+## coursework-clean: delete everything the targets above generated (never source/ or class/)
+coursework-clean:
+	rm -rf $(CW_DIR)/release $(CW_DIR)/submitted $(CW_DIR)/autograded $(CW_DIR)/feedback \
+	       $(CW_DIR)/reports $(CW_DIR)/gradebook.db
