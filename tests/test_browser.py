@@ -29,6 +29,8 @@ HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = os.environ.get("COSIM_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 PAGES = ["book/01_introduction", "book/04_objective1", "book/07_experiments"]
+#: Pages that carry a static twin of an explorer (cosim_helpers.widgets.static_twin).
+TWIN_PAGES = ["book/04_objective1", "book/05_objective2", "book/07_experiments"]
 
 if CHROMIUM is None:
     if os.environ.get("CI"):
@@ -117,4 +119,22 @@ def test_page_is_complete_offline(site, browser, name):
     # ... with no request leaving 127.0.0.1 and no console errors.
     assert outside == [], f"requests outside 127.0.0.1: {outside}"
     assert errors == [], f"console errors: {errors}"
+    page.context.close()
+
+
+@pytest.mark.parametrize("name", TWIN_PAGES)
+def test_static_twin_slider_changes_the_frame(site, browser, name):
+    page, outside, errors = open_offline(browser, f"{site}/{name}.html")
+    slider = page.locator("input.anim-slider").first
+    image = page.locator("img[id^='_anim_img']").first
+    slider.scroll_into_view_if_needed()
+    n_frames = int(slider.get_attribute("max")) + 1
+    assert n_frames >= 5, f"the twin should scrub through several states, found {n_frames}"
+    before = image.get_attribute("src")
+    slider.evaluate("(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }", n_frames - 1)
+    after = image.get_attribute("src")
+    assert after != before, "moving the twin's slider did not change the displayed frame"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{Path(name).name}_twin.png"))
+    assert outside == [] and errors == []
     page.context.close()
