@@ -60,7 +60,7 @@ from .data import item_order
 from .models import fit_objective1, fit_objective2, rescale, shrinkage_objective1, shrinkage_objective2
 from .plots import CMAP
 from .similarity import cosine_similarity
-from .spectral import Spectrum, gram, top_singular
+from .spectral import Spectrum, _fix_signs, gram, top_singular
 
 __all__ = [
     "DExplorer",
@@ -361,13 +361,6 @@ def _loss2_gram(G, trace_G, A, B, lam):
     AtGA = _gram_kk(A, GA)
     fit = trace_G - 2.0 * float(np.sum(GA * B)) + float(np.sum(AtGA * _gram_kk(B, B)))
     return fit + lam * (float(np.trace(AtGA)) + float(np.sum(B * B)))
-
-
-def _fix_signs(V):
-    idx = np.argmax(np.abs(V), axis=0)
-    signs = np.sign(V[idx, np.arange(V.shape[1])])
-    signs[signs == 0] = 1.0
-    return V * signs
 
 
 def _column_cosine(B, M):
