@@ -52,7 +52,7 @@ def test_no_install_cells_or_path_hacks_elsewhere(path):
     nb = json.loads(path.read_text())
     code = [("".join(c["source"])) for c in nb["cells"] if c["cell_type"] == "code"][1:]
     for src in code:
-        assert not re.search(r"^\s*[!%]\s*pip", src, re.M), f"{path.name}: pip install cell"
+        assert not re.search(r"^\s*[!%]\s*pip", src, re.MULTILINE), f"{path.name}: pip install cell"
         assert "sys.path" not in src, f"{path.name}: sys.path hack"
 
 
