@@ -45,9 +45,17 @@ def gram(X) -> np.ndarray:
     n, p = X.shape
     if X.nnz < _DENSE_GRAM_DENSITY * n * p:
         return (X.T @ X).toarray()
+    # Integer data (0/1 interactions, counts) whose block sums stay below 2^24
+    # is multiplied in float32: every product and partial sum is then an
+    # integer that float32 represents exactly, so the result is exact and the
+    # BLAS call twice as fast. Blocks are added up in float64.
+    data = X.data
+    exact32 = bool(np.all(data == np.round(data))) and (
+        float(np.max(np.abs(data), initial=0.0)) ** 2 * _GRAM_BLOCK < 2.0**24)
+    dtype = np.float32 if exact32 else np.float64
     G = np.zeros((p, p))
     for start in range(0, n, _GRAM_BLOCK):
-        Xb = X[start:start + _GRAM_BLOCK].toarray()
+        Xb = X[start:start + _GRAM_BLOCK].toarray().astype(dtype, copy=False)
         G += Xb.T @ Xb
     return G
 

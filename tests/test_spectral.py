@@ -55,3 +55,16 @@ def test_rank_deficient_wide_matrix_gives_zero_singular_values():
     np.testing.assert_array_equal(s[2:], 0.0)
     np.testing.assert_array_equal(V[:, 2:], 0.0)
     np.testing.assert_allclose(V[:, :2].T @ V[:, :2], np.eye(2), atol=1e-12)
+
+
+def test_gram_of_integer_data_is_exact():
+    # 0/1 and small-count data take a float32 path that must still be exact.
+    rng = np.random.default_rng(7)
+    counts = sp.csr_matrix(rng.poisson(0.3, size=(20_000, 30)).astype(float))
+    binary = sp.csr_matrix((rng.random((20_000, 30)) < 0.2).astype(float))
+    for X in (counts, binary):
+        Xd = X.toarray()
+        np.testing.assert_array_equal(gram(X), Xd.T @ Xd)
+    # non-integer data keeps float64 accuracy
+    real = sp.csr_matrix(binary.multiply(rng.random((20_000, 30))))
+    np.testing.assert_allclose(gram(real), real.toarray().T @ real.toarray(), rtol=1e-13)
