@@ -71,6 +71,16 @@ def check_rank(k, shape, name: str = "k") -> int:
     return k
 
 
+def check_real(value, name: str) -> float:
+    """Check that ``value`` is a finite real number and return it as float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
 def check_nonnegative(lam, name: str = "lam") -> float:
     """Check that ``lam`` is a finite real number >= 0 and return it as float."""
     if isinstance(lam, bool) or not isinstance(lam, numbers.Real):

@@ -32,7 +32,7 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 
-from ._validation import as_data_matrix, as_factor, as_generator, check_nonnegative, check_rank
+from ._validation import as_data_matrix, as_factor, as_generator, check_nonnegative, check_rank, check_real
 from .similarity import inverse_row_norms
 
 # Rows of X per block when a dense n x p matrix is formed (bounds the memory).
@@ -66,15 +66,6 @@ class CosineModelResult(NamedTuple):
     scale: float
     losses: np.ndarray
     converged: bool
-
-
-def _check_scale(scale, name: str = "scale") -> float:
-    if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(scale).__name__}")
-    scale = float(scale)
-    if not np.isfinite(scale):
-        raise ValueError(f"{name} must be finite, got {scale}")
-    return scale
 
 
 def _cosine_factors(X, A, B):
@@ -114,7 +105,7 @@ def cosine_model_scores(X, A, B, scale: float) -> np.ndarray:
         :func:`cosim_helpers.similarity.cosine_similarity`).
     """
     X, A, B, P, inv_p, inv_b = _cosine_factors(X, A, B)
-    scale = _check_scale(scale)
+    scale = check_real(scale, "scale")
     return scale * (P * inv_p[:, None]) @ (B * inv_b[:, None]).T
 
 
@@ -134,7 +125,7 @@ def cosine_model_loss(X, A, B, scale: float) -> float:
     float
     """
     X, A, B, P, inv_p, inv_b = _cosine_factors(X, A, B)
-    scale = _check_scale(scale)
+    scale = check_real(scale, "scale")
     Pn = P * inv_p[:, None]
     Bn = B * inv_b[:, None]
     total = 0.0
@@ -212,7 +203,7 @@ def cosine_model_loss_and_gradient(X, A, B, scale: float):
         differentiable) contributes gradient 0.
     """
     X, A, B, _, _, _ = _cosine_factors(X, A, B)
-    scale = _check_scale(scale)
+    scale = check_real(scale, "scale")
     sq = float(X.multiply(X).sum()) if sp.issparse(X) else float(np.sum(X * X))
     return _cosine_loss_grad(X, X.T, sq, A, B, scale)
 
@@ -281,7 +272,7 @@ def train_cosine_model(
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
     learn_scale = scale is None
     if not learn_scale:
-        scale = _check_scale(scale)
+        scale = check_real(scale, "scale")
     if init is None:
         if init_scale == 0:
             raise ValueError("init_scale must be > 0 for a random start (cosines of zero vectors are undefined)")

@@ -55,7 +55,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter
 
-from ._validation import as_data_matrix, as_factor, check_nonnegative, check_rank
+from ._validation import as_data_matrix, as_factor, check_nonnegative, check_rank, check_real
 from .data import item_order
 from .models import fit_objective1, fit_objective2, rescale, shrinkage_objective1, shrinkage_objective2
 from .plots import CMAP
@@ -92,28 +92,19 @@ SCORE_DIGITS = 10
 # Pure helpers
 # --------------------------------------------------------------------------------------------
 
-def _check_real(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
-
-
 def _check_range(bounds, name: str) -> tuple:
     try:
         low, high = bounds
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be a pair (low, high), got {bounds!r}") from exc
-    low, high = _check_real(low, f"{name}[0]"), _check_real(high, f"{name}[1]")
+    low, high = check_real(low, f"{name}[0]"), check_real(high, f"{name}[1]")
     if not low < high:
         raise ValueError(f"{name} must satisfy low < high, got {bounds!r}")
     return low, high
 
 
 def _check_in_range(value, bounds, name: str) -> float:
-    value = _check_real(value, name)
+    value = check_real(value, name)
     low, high = bounds
     if not low - 1e-12 <= value <= high + 1e-12:
         raise ValueError(f"{name} must lie in [{low:g}, {high:g}] (the control's range), got {value:g}")
