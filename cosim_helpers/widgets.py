@@ -57,6 +57,7 @@ from matplotlib.ticker import FormatStrFormatter
 
 from ._validation import as_data_matrix, as_factor, check_nonnegative, check_rank, check_real
 from .data import item_order
+from .metrics import _TIE_DECIMALS
 from .models import fit_objective1, fit_objective2, rescale, shrinkage_objective1, shrinkage_objective2
 from .plots import CMAP
 from .similarity import cosine_similarity
@@ -288,7 +289,8 @@ def fast_cluster_recovery(S, labels) -> float:
     -------
     float
     """
-    S = _check_square(S)
+    # Same tie rule as metrics.per_item_auc: equal to 12 decimals is a tie.
+    S = np.round(_check_square(S), _TIE_DECIMALS)
     labels = _check_labels(labels, S.shape[0], "labels")
     if np.any(labels[1:] < labels[:-1]):
         perm = np.argsort(labels, kind="stable")

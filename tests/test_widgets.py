@@ -513,3 +513,13 @@ def test_jpeg_helper_matches_the_canvas():
     black = np.asarray(fig.canvas.buffer_rgba()).copy()
     black[:] = 0
     assert not _is_image_of(_jpeg(fig.canvas), type("C", (), {"buffer_rgba": lambda self: black})())
+
+
+def test_fast_recovery_uses_the_same_tie_rule_as_metrics():
+    # cosines that are all mathematically 1 (one-dimensional embeddings)
+    from cosim_helpers.metrics import cluster_recovery
+    from cosim_helpers.widgets import fast_cluster_recovery
+
+    labels = np.repeat([0, 1, 2], 5)
+    S = 1.0 - np.random.default_rng(3).uniform(0, 4e-16, size=(15, 15))
+    assert fast_cluster_recovery(S, labels) == cluster_recovery(S, labels) == 0.5
