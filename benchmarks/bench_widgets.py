@@ -29,6 +29,7 @@ matplotlib.use("Agg")
 import numpy as np
 
 from cosim_helpers.data import simulate_clustered
+from cosim_helpers.metrics import _grouped_recovery
 from cosim_helpers.similarity import cosine_similarity
 from cosim_helpers.spectral import top_singular
 from cosim_helpers.widgets import (
@@ -36,7 +37,6 @@ from cosim_helpers.widgets import (
     LambdaExplorer,
     RemediesExplorer,
     _block_average,
-    _grouped_recovery,
     _jpeg,
     _loss1_gram,
     remedy_similarities,

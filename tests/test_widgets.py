@@ -40,7 +40,6 @@ from cosim_helpers.widgets import (
     RemediesExplorer,
     _jpeg,
     block_average,
-    fast_cluster_recovery,
     loss_objective1_gram,
     remedy_similarities,
     stable_jshtml_ids,
@@ -82,44 +81,7 @@ def _sorted(S, order):
     return S[np.ix_(order, order)]
 
 
-# --- fast cluster recovery and the heat-map block average ------------------------------------------
-
-@pytest.mark.parametrize("seed", range(12))
-def test_fast_cluster_recovery_equals_metrics_cluster_recovery_with_and_without_ties(seed):
-    rng = np.random.default_rng(seed)
-    p = int(rng.integers(4, 50))
-    labels = rng.integers(0, int(rng.integers(2, 6)), p)  # unsorted, possibly singleton clusters
-    S = rng.standard_normal((p, p))
-    S = (S + S.T) / 2
-    for matrix in (S, np.round(S, 1), np.round(S, 0), np.zeros((p, p)), np.ones((p, p))):
-        try:
-            expected = cluster_recovery(matrix, labels)
-        except ValueError:
-            with pytest.raises(ValueError):
-                fast_cluster_recovery(matrix, labels)
-            continue
-        assert fast_cluster_recovery(matrix, labels) == pytest.approx(expected, abs=1e-13)
-
-
-def test_fast_cluster_recovery_of_an_asymmetric_matrix_and_of_the_ground_truth():
-    rng = np.random.default_rng(5)
-    labels = np.repeat([2, 0, 1], [7, 5, 9])
-    S = rng.standard_normal((21, 21))
-    assert fast_cluster_recovery(S, labels) == pytest.approx(cluster_recovery(S, labels), abs=1e-13)
-    truth = (labels[:, None] == labels[None, :]).astype(float)
-    assert fast_cluster_recovery(truth, labels) == 1.0
-
-
-def test_fast_cluster_recovery_rejects_bad_input():
-    with pytest.raises(ValueError, match="two clusters"):
-        fast_cluster_recovery(np.eye(4), [0, 0, 0, 0])
-    with pytest.raises(ValueError, match="square"):
-        fast_cluster_recovery(np.ones((3, 4)), [0, 1, 1])
-    with pytest.raises(ValueError, match="labels"):
-        fast_cluster_recovery(np.eye(3), [0, 1])
-    with pytest.raises(TypeError, match="labels"):
-        fast_cluster_recovery(np.eye(3), [0.0, 1.0, 1.0])
-
+# --- the heat-map block average ------------------------------------------
 
 @pytest.mark.parametrize("p,size", [(12, 4), (13, 4), (10, 3), (6, 6), (5, 8)])
 def test_block_average_is_the_mean_of_each_block(p, size):
@@ -514,12 +476,3 @@ def test_jpeg_helper_matches_the_canvas():
     black[:] = 0
     assert not _is_image_of(_jpeg(fig.canvas), type("C", (), {"buffer_rgba": lambda self: black})())
 
-
-def test_fast_recovery_uses_the_same_tie_rule_as_metrics():
-    # cosines that are all mathematically 1 (one-dimensional embeddings)
-    from cosim_helpers.metrics import cluster_recovery
-    from cosim_helpers.widgets import fast_cluster_recovery
-
-    labels = np.repeat([0, 1, 2], 5)
-    S = 1.0 - np.random.default_rng(3).uniform(0, 4e-16, size=(15, 15))
-    assert fast_cluster_recovery(S, labels) == cluster_recovery(S, labels) == 0.5
