@@ -20,6 +20,18 @@ from ._validation import as_factor
 _TIE_DECIMALS = 12
 
 
+def _check_similarity(S, labels):
+    """A finite square item-item matrix and one label per item, or a clear error."""
+    S = as_factor(S, "S")
+    labels = np.asarray(labels)
+    p = S.shape[0]
+    if S.shape != (p, p):
+        raise ValueError(f"S must be square, got shape {S.shape}")
+    if labels.shape != (p,):
+        raise ValueError(f"labels must have one entry per row of S ({p}), got shape {labels.shape}")
+    return S, labels
+
+
 def per_item_auc(S, labels) -> np.ndarray:
     """ROC AUC of each row of ``S`` for separating same-cluster items from others.
 
@@ -38,13 +50,8 @@ def per_item_auc(S, labels) -> np.ndarray:
         decimal places are ties. Items whose cluster has
         no other member, or that are in the only cluster, get NaN.
     """
-    S = as_factor(S, "S")
-    labels = np.asarray(labels)
+    S, labels = _check_similarity(S, labels)
     p = S.shape[0]
-    if S.shape != (p, p):
-        raise ValueError(f"S must be square, got shape {S.shape}")
-    if labels.shape != (p,):
-        raise ValueError(f"labels must have one entry per row of S ({p}), got shape {labels.shape}")
     same = labels[:, None] == labels[None, :]
     off_diag = ~np.eye(p, dtype=bool)
     # Rank the p − 1 other items of each row; the diagonal is removed first.
@@ -89,13 +96,7 @@ def cluster_recovery(S, labels) -> float:
     ValueError
         If it is defined for no item (one cluster only, or all singletons).
     """
-    S = as_factor(S, "S")
-    labels = np.asarray(labels)
-    p = S.shape[0]
-    if S.shape != (p, p):
-        raise ValueError(f"S must be square, got shape {S.shape}")
-    if labels.shape != (p,):
-        raise ValueError(f"labels must have one entry per row of S ({p}), got shape {labels.shape}")
+    S, labels = _check_similarity(S, labels)
     perm = np.argsort(labels, kind="stable")
     return _grouped_recovery(S[np.ix_(perm, perm)], *_group_bounds(labels[perm]))
 
