@@ -7,13 +7,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test test-fast lint bench execute clean
+.PHONY: book test test-fast reader test-binder lint bench execute clean
 
 # One BLAS thread per process for everything that executes notebooks: the
 # printed numbers then do not depend on the machine's core count (DESIGN.md).
-book test test-fast execute: export OMP_NUM_THREADS := 1
-book test test-fast execute: export OPENBLAS_NUM_THREADS := 1
-book test test-fast execute: export MKL_NUM_THREADS := 1
+book test test-fast execute test-binder: export OMP_NUM_THREADS := 1
+book test test-fast execute test-binder: export OPENBLAS_NUM_THREADS := 1
+book test test-fast execute test-binder: export MKL_NUM_THREADS := 1
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,15 @@ test: book
 ## test-fast: the contributor's loop, without the slow integration tests
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" -n 2
+
+## reader: regenerate the reader notebooks (reader/book/) that launch buttons and Colab open
+reader: $(STAMP)
+	$(BIN)/python tools/reader_notebooks.py
+
+## test-binder: install binder/requirements.txt in a scratch venv and run every reader
+## notebook there, as Binder would (needs the network for the install, unless cached)
+test-binder: $(STAMP)
+	$(BIN)/python tools/binder_check.py
 
 ## lint: ruff over the package, tests and benchmarks
 lint: $(STAMP)

@@ -62,4 +62,4 @@ def test_requirements_are_pinned_and_install_the_package():
     assert reqs[-1] == "-e ."
     unpinned = [r for r in reqs[:-1] if "==" not in r]
     assert unpinned == []
-    assert (ROOT / "runtime.txt").read_text().strip() == "python-3.11"
+    assert (ROOT / "binder" / "runtime.txt").read_text().strip() == "python-3.11"

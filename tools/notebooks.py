@@ -45,7 +45,7 @@ BOOK = ROOT / "book"
 CACHE = ROOT / "_build" / ".jupyter_cache"
 FINGERPRINT = CACHE.parent / "package.sha256"
 #: What the notebooks import besides their own cells: a change here re-executes them.
-INPUTS = ("cosim_helpers/**/*.py", "data/**/*", "requirements.txt")
+INPUTS = ("cosim_helpers/**/*", "data/**/*", "requirements.txt")
 #: Output data kept in committed notebooks (everything nbval compares here).
 KEPT_DATA = ("text/plain", "text/markdown", "text/latex")
 TIMEOUT = 900
