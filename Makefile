@@ -30,14 +30,15 @@ book: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## lint: ruff over the package, tests and benchmarks
+## lint: ruff over the package, tests, benchmarks and scripts
 lint: $(STAMP)
-	$(BIN)/ruff check cosim_helpers tests benchmarks coursework/scripts
+	$(BIN)/ruff check cosim_helpers tests benchmarks scripts coursework/scripts
 
 ## bench: time the closed-form fits and the widget updates at the paper's scale
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_fits.py
 	$(BIN)/python benchmarks/bench_widgets.py
+	$(BIN)/python benchmarks/bench_real_data.py
 
 ## execute: re-run every notebook in place, refreshing the outputs nbval checks
 execute: $(STAMP)
