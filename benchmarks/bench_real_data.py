@@ -49,7 +49,7 @@ def main():
     print(f"WordNet data: X {X.shape[0]} x {X.shape[1]}, {X.nnz} non-zeros; load median {t_load:.3f} s")
     results = {}
     for solver in ("dense", "lanczos"):
-        wall, cpu, svd = timed(lambda: top_singular(X, K, solver=solver), args.repeats)
+        wall, cpu, svd = timed(lambda solver=solver: top_singular(X, K, solver=solver), args.repeats)
         results[solver] = svd
         print(f"  top_singular(k = {K}, solver={solver!r}): median {wall:.2f} s wall, {cpu:.2f} s CPU")
     dense, lanczos = results["dense"], results["lanczos"]
