@@ -48,14 +48,15 @@ reader: $(STAMP)
 test-binder: $(STAMP)
 	$(BIN)/python tools/binder_check.py
 
-## lint: ruff over the package, tests and benchmarks
+## lint: ruff over the package, tests, benchmarks and scripts
 lint: $(STAMP)
-	$(BIN)/ruff check cosim_helpers tests benchmarks tools coursework/scripts
+	$(BIN)/ruff check cosim_helpers tests benchmarks tools scripts coursework/scripts
 
 ## bench: time the closed-form fits and the widget updates at the paper's scale
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_fits.py
 	$(BIN)/python benchmarks/bench_widgets.py
+	$(BIN)/python benchmarks/bench_real_data.py
 
 ## execute: refresh the stored outputs of every notebook (or NB="book/a.ipynb ...") from
 ## one execution, keeping only text outputs (images, HTML twins, widget state and
