@@ -253,6 +253,35 @@ def rescaling_diagonal(key: str, s, lam: float) -> np.ndarray:
     return 1.0 / np.sqrt(s)
 
 
+def rescaling_scores(A, B, s, lam: float, clusters, keys=tuple(RESCALINGS)) -> dict:
+    """Cluster recovery of ``cosSim(BD⁻¹)`` for each named rescaling ``D`` (book chapter 6).
+
+    Parameters
+    ----------
+    A, B : array_like, shape (p, k)
+        The symmetric objective-1 optimum (paper Eq. 5), e.g. from
+        :func:`~cosim_helpers.models.fit_objective1`.
+    s : array_like, shape (k,)
+        Its singular values (all > 0).
+    lam : float
+        Its ``λ``.
+    clusters : array_like of int, shape (p,)
+    keys : sequence of str
+        Keys of :data:`RESCALINGS` (default: all four).
+
+    Returns
+    -------
+    dict str -> float
+    """
+    A = as_factor(A, "A")
+    B = as_factor(B, "B", rows=A.shape[0], cols=A.shape[1])
+    clusters = _check_clusters(clusters, A.shape[0])
+    if isinstance(keys, str):
+        raise TypeError("keys must be a sequence of keys, not a single string")
+    return {key: cluster_recovery(cosine_similarity(rescale(A, B, rescaling_diagonal(key, s, lam))[1]), clusters)
+            for key in keys}
+
+
 def power_rescaling(s, alpha: float) -> np.ndarray:
     """Diagonal of ``D = dMat(σ_i^α)``, the one-parameter family of chapter 7.
 

@@ -27,6 +27,7 @@ from cosim_helpers.experiments import (
     power_sweep_trend,
     rescaling_diagonal,
     rescaling_probe,
+    rescaling_scores,
     run_seeds,
     scale_correlation,
     score_range,
@@ -391,3 +392,15 @@ def test_sensitivity_study_validation():
         sensitivity_study({"baseline": {"seed": 1}}, **SMALL)
     with pytest.raises(TypeError, match="settings"):
         sensitivity_study([], **SMALL)
+
+
+def test_rescaling_scores_match_the_figure1_panels(data, panels):
+    X, clusters = data
+    A, B = fit_objective1(X, K, LAM1)
+    scores = rescaling_scores(A, B, top_singular(X, K).s, LAM1, clusters)
+    expected = panel_scores(panels, clusters)
+    assert list(scores) == list(RESCALINGS)
+    for key, value in scores.items():
+        assert value == pytest.approx(expected[key], abs=1e-12)
+    with pytest.raises(TypeError, match="keys"):
+        rescaling_scores(A, B, top_singular(X, K).s, LAM1, clusters, keys="B=V")
