@@ -33,3 +33,36 @@ def test_binder_leaves_out_the_development_tools():
     light = set(_pins(ROOT / "binder" / "requirements.txt"))
     for tool in ("jupyter-book", "nbgrader", "playwright", "pytest", "hypothesis", "ruff", "nbval"):
         assert tool not in light
+
+
+def test_binder_has_every_package_the_chapters_import():
+    """Modules imported by notebook cells or the package come from binder/requirements.txt."""
+    import ast
+    import importlib.metadata
+    import sys
+
+    import nbformat
+
+    modules = set()
+    sources = [c.source for nb in sorted((ROOT / "book").glob("*.ipynb"))
+               for c in nbformat.read(nb, as_version=4).cells if c.cell_type == "code"]
+    sources += [p.read_text() for p in (ROOT / "cosim_helpers").rglob("*.py")]
+    for src in sources:
+        try:
+            tree = ast.parse(src)
+        except SyntaxError:  # IPython magics; none of our cells has one
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                modules.add(node.module.split(".")[0])
+    dists = importlib.metadata.packages_distributions()
+    provided_by_binder_base = {"ipython", "ipykernel", "traitlets", "comm"}
+    light = set(_pins(ROOT / "binder" / "requirements.txt"))
+    missing = set()
+    for module in modules - set(sys.stdlib_module_names) - {"cosim_helpers"}:
+        names = {d.lower() for d in dists.get(module, [module])}
+        if not names & (light | provided_by_binder_base):
+            missing.add(f"{module} ({', '.join(sorted(names))})")
+    assert not missing, f"imported but not in binder/requirements.txt: {sorted(missing)}"
