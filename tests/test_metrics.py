@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from cosim_helpers.data import cluster_similarity
-from cosim_helpers.metrics import cluster_recovery, per_item_auc
+from cosim_helpers.metrics import cluster_recovery, neighbour_overlap, per_item_auc
 
 
 def brute_force_auc(S, labels, i):
@@ -93,3 +93,44 @@ def test_cluster_recovery_at_the_papers_scale_matches_the_definition():
     labels = rng.integers(0, 5, 1000)
     S = rng.standard_normal((1000, 1000)) + 0.3 * cluster_similarity(labels)
     assert cluster_recovery(S, labels) == pytest.approx(reference_recovery(S, labels), abs=1e-12)
+
+
+def brute_force_overlap(S1, S2, m):
+    p = len(S1)
+    shares = []
+    for i in range(p):
+        others = [j for j in range(p) if j != i]
+        n1 = set(sorted(others, key=lambda j: (-S1[i, j], j))[:m])
+        n2 = set(sorted(others, key=lambda j: (-S2[i, j], j))[:m])
+        shares.append(len(n1 & n2) / m)
+    return np.mean(shares)
+
+
+def test_neighbour_overlap_matches_a_loop_over_items():
+    rng = np.random.default_rng(3)
+    S1 = rng.standard_normal((30, 30))
+    S2 = S1 + 0.8 * rng.standard_normal((30, 30))
+    for m in (1, 5, 29):
+        assert neighbour_overlap(S1, S2, m) == pytest.approx(brute_force_overlap(S1, S2, m))
+    assert neighbour_overlap(S1, S1, 5) == 1.0
+    assert neighbour_overlap(S1, S2, 29) == 1.0  # every other item is a neighbour
+
+
+def test_neighbour_overlap_ignores_the_item_itself_and_monotone_maps():
+    rng = np.random.default_rng(4)
+    S = rng.standard_normal((20, 20))
+    T = np.exp(S)  # same order in every row
+    np.fill_diagonal(T, -1e9)  # the item itself never counts
+    assert neighbour_overlap(S, T, 4) == 1.0
+    assert neighbour_overlap(S, -S, 4) == 0.0
+
+
+def test_neighbour_overlap_random_level_and_bad_input():
+    rng = np.random.default_rng(5)
+    p, m = 200, 10
+    values = [neighbour_overlap(rng.standard_normal((p, p)), rng.standard_normal((p, p)), m) for _ in range(3)]
+    assert abs(np.mean(values) - m / (p - 1)) < 0.02
+    with pytest.raises(ValueError, match="n_neighbours"):
+        neighbour_overlap(np.eye(5), np.eye(5), 5)
+    with pytest.raises(ValueError, match="S2"):
+        neighbour_overlap(np.eye(5), np.eye(4), 2)
