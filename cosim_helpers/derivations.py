@@ -17,8 +17,8 @@ check it:
 Each function returns a :class:`Derivation`: a title, a list of
 ``(explanation, sympy object)`` steps and a dict of results. In a notebook
 it renders as Markdown with LaTeX maths; the results are ordinary sympy
-expressions in the module's symbols :data:`sigma`, :data:`lam` and
-:data:`d`, e.g. ``float(res.result["m"].subs({sigma: 2, lam: 1}))``.
+expressions in the module's symbols :data:`sigma`, :data:`lam`, :data:`d`
+and :data:`t`, e.g. ``float(res.result["m"].subs({sigma: 2, lam: 1}))``.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ d = sympy.Symbol("d", nonzero=True, real=True)
 _a, _b = sympy.symbols("a b", real=True)
 _m, _y = sympy.symbols("m y", real=True)
 _P, _Q = sympy.symbols("P Q", real=True)
+#: The size ``t = |PQ| > 0`` of a negative product ``PQ = −t`` (objective 2, step 3).
+t = sympy.Symbol("t", positive=True)
 _d_pos = sympy.Symbol("d", positive=True)
 
 # An exact, non-diagonal rotation (the Pythagorean triple 3-4-5) for the
@@ -164,23 +166,34 @@ def objective1_scalar() -> Derivation:
 
 
 def objective2_scalar() -> Derivation:
-    """Minimise objective 2 (paper Eq. 2) for ``X = [σ]``, ``k = 1``.
+    """Minimise objective 2 (paper Eq. 2, §2.1; solved in §2.3) for ``X = [σ]``, ``k = 1``.
 
     ``ℓ₂(a, b) = (σ − σab)² + λ((σa)² + b²)``. With ``P = σa`` (the user
-    embedding) and ``Q = b`` (the item embedding),
-    ``λ(P² + Q²) = 2λPQ + λ(P − Q)²`` (AM-GM with its remainder), so
-    ``ℓ₂ >= g(y) = (σ − y)² + 2λy`` for ``y = PQ >= 0``, with equality iff
-    ``P = Q``. Minimising the convex ``g`` over ``y >= 0`` gives the soft
-    threshold ``y* = (σ − λ)_+`` (the case ``σ <= λ`` gives 0), hence
-    ``σa = b = √((σ − λ)_+)`` (book chapter 5).
+    embedding) and ``Q = b`` (the item embedding):
+
+    1. Replacing ``(P, Q)`` by ``(|P|, |Q|)`` keeps the penalty and never
+       increases the residual, because ``σ > 0``: for ``PQ = −t < 0`` the
+       residual drops by ``(σ + t)² − (σ − t)² = 4σt >= 0``, whatever ``λ``.
+       So it suffices to minimise over ``P, Q >= 0``, i.e. ``y = PQ >= 0``.
+       (Comparing ``g(−|y|)`` with ``g(|y|)`` instead would not do:
+       ``g(−|y|) − g(|y|) = 4|y|(σ − λ)`` is negative for ``σ < λ``.)
+    2. ``λ(P² + Q²) = 2λPQ + λ(P − Q)²`` (AM-GM with its remainder), so
+       ``ℓ₂ >= g(y) = (σ − y)² + 2λy`` with equality iff ``P = Q``.
+    3. Minimising the convex ``g`` over ``y >= 0`` gives the soft threshold
+       ``y* = (σ − λ)_+ = ρ`` (the case ``σ <= λ`` gives 0), hence
+       ``σa = b = √ρ`` up to a common sign (book chapter 5).
 
     Returns
     -------
     Derivation
         ``result`` holds ``"loss"`` (ℓ₂ in ``a, b``), ``"y"`` (optimal
         ``PQ = σab``, a Piecewise), ``"P"`` (= ``"b"`` = ``√y*``), ``"a"``,
-        ``"b"``, ``"m"`` (optimal ``ab = (1 − λ/σ)_+``) and ``"min_loss"``
-        (a Piecewise: ``2λσ − λ²`` if ``σ > λ``, else ``σ²``).
+        ``"b"``, ``"m"`` (optimal ``ab = (1 − λ/σ)_+``), ``"min_loss"``
+        (a Piecewise: ``2λσ − λ²`` if ``σ > λ``, else ``σ²``),
+        ``"sign_gain"`` (the residual drop ``(σ + t)² − (σ − t)²`` from
+        flipping a negative product ``PQ = −t``, expanded: ``4σt``) and
+        ``"g_sign_gap"`` (``g(−t) − g(t) = 4t(σ − λ)``, the comparison that
+        does *not* justify step 1), both in the positive symbol :data:`t`.
     """
     _, loss2 = _scalar_losses()
     loss_pq = (sigma - _P * _Q) ** 2 + lam * (_P**2 + _Q**2)
@@ -188,7 +201,11 @@ def objective2_scalar() -> Derivation:
         raise AssertionError("objective 2 does not reduce to the P, Q form")
     remainder = loss_pq - ((sigma - _P * _Q) ** 2 + 2 * lam * _P * _Q)
     remainder = sympy.factor(remainder)
+    # Step 3: flipping a negative product PQ = −t to +t lowers the residual by 4σt >= 0.
+    sign_drop = (sigma + t) ** 2 - (sigma - t) ** 2
+    sign_gain = sympy.expand(sign_drop)
     g = (sigma - _y) ** 2 + 2 * lam * _y
+    g_sign_gap = sympy.factor(sympy.expand(g.subs(_y, -t) - g.subs(_y, t)))
     grad = sympy.diff(g, _y)
     (y_root,) = sympy.solve(sympy.Eq(grad, 0), _y)
     y_star = sympy.Piecewise((y_root, sigma > lam), (0, True))
@@ -201,16 +218,23 @@ def objective2_scalar() -> Derivation:
         ("Objective 2 for $X = [\\sigma]$ and scalar embeddings $a, b$:", _eq(_ell(2, _a, _b), loss2)),
         (("With the user embedding $P = \\sigma a$ and the item embedding $Q = b$ it is the usual "
          "matrix-factorisation loss:"), _eq(_Tex(r"\ell_2"), loss_pq)),
+        (("Replacing $(P, Q)$ by $(|P|, |Q|)$ keeps the penalty and never increases the residual: "
+         "if $PQ = -t < 0$, the residual drops from $(\\sigma + t)^2$ to $(\\sigma - t)^2$, by "
+         "$4\\sigma t \\ge 0$ for every $\\lambda$. So we may take $P, Q \\ge 0$, hence $PQ \\ge 0$. "
+         "(Comparing $g(-t)$ with $g(t)$ for the $g$ of the next steps would not do: "
+         "$g(-t) - g(t) = 4t(\\sigma - \\lambda)$ is negative when $\\sigma < \\lambda$.)"),
+         _eq(sign_drop, sign_gain)),
         (("Its penalty exceeds $2\\lambda PQ$ by a square (AM-GM with the remainder written out), "
          "so $\\ell_2 \\ge g(PQ)$ with equality if and only if $P = Q$:"),
          _eq(loss_pq - ((sigma - _P * _Q) ** 2 + 2 * lam * _P * _Q), remainder)),
-        (("Here $g(y) = (\\sigma - y)^2 + 2\\lambda y$; a negative $y$ never helps, because "
-         "$g(-|y|) > g(|y|)$, so minimise over $y \\ge 0$. Stationarity:"), _eq(grad, 0)),
+        (("Here $g(y) = (\\sigma - y)^2 + 2\\lambda y$, to be minimised over $y \\ge 0$ "
+         "(step 3). Stationarity:"), _eq(grad, 0)),
         (("$g$ is convex ($g'' = 2$). If $\\sigma > \\lambda$ the stationary point "
          "$y = \\sigma - \\lambda$ is feasible; if $\\sigma \\le \\lambda$, $g' \\ge 0$ on "
          "$y \\ge 0$ and the minimum is at $y = 0$. Together: the soft threshold"),
          _eq(_Tex("y^{*}"), y_star)),
-        ("Equality in step 3 needs $P = Q$ (up to a common sign, the $1\\times1$ rotation):",
+        (("Equality in steps 3 and 4 needs $|P| = |Q|$ and $PQ \\ge 0$, i.e. $P = Q$ (up to a "
+          "common sign, the $1\\times1$ rotation):"),
          _eq(_Tex(r"\sigma a"), _eq(_Tex("b"), p_star))),
         ("So the optimal product $ab$ shrinks by $(1 - \\lambda/\\sigma)_+$ and the minimal loss is",
          _eq(_Tex(r"\ell_2^{*}"), min_loss)),
@@ -219,7 +243,7 @@ def objective2_scalar() -> Derivation:
         "Objective 2 (paper Eq. 2) with k = 1",
         steps,
         {"loss": loss2, "y": y_star, "P": p_star, "a": a_star, "b": b_star, "m": m_star,
-         "min_loss": min_loss},
+         "min_loss": min_loss, "sign_gain": sign_gain, "g_sign_gap": g_sign_gap},
     )
 
 

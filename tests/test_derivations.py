@@ -124,6 +124,28 @@ def test_objective2_soft_threshold_is_zero_below_lambda(obj2):
     assert obj2.result["min_loss"].subs({dv.sigma: 1, dv.lam: 2}) == 1
 
 
+@pytest.mark.parametrize("s,lam", [(1.0, 4.0), (3.0, 2.0)])  # σ < λ and σ > λ
+def test_objective2_scalar_sign_step_holds_below_and_above_lambda(obj2, s, lam):
+    # Chapter 5, step 3 of the k = 1 derivation (issue 8, item 1): flipping the
+    # sign of one factor of a negative product PQ = −uv never raises ℓ₂, for
+    # σ < λ as well as σ > λ. Checked on the loss itself, not on the
+    # derivation's own expression.
+    u, v = sympy.symbols("u v", positive=True)
+    P, Q = sympy.symbols("P Q", real=True)
+    loss_pq = ((dv.sigma - P * Q) ** 2 + dv.lam * (P**2 + Q**2)).subs({dv.sigma: s, dv.lam: lam})
+    gain = sympy.expand(loss_pq.subs({P: -u, Q: v}) - loss_pq.subs({P: u, Q: v}))
+    assert sympy.simplify(gain - 4 * s * u * v) == 0 and gain.is_positive
+    # The derivation states the same gain, 4σt with t = |PQ|, independent of λ.
+    stated = obj2.result["sign_gain"]
+    assert sympy.simplify(stated - 4 * dv.sigma * dv.t) == 0
+    assert stated.subs({dv.sigma: s, dv.lam: lam}).is_positive
+    # The old argument compared g(−t) with g(t); that difference is
+    # 4t(σ − λ), negative below λ, so it cannot justify the step there.
+    gap = obj2.result["g_sign_gap"].subs({dv.sigma: s, dv.lam: lam})
+    assert gap.is_negative if s < lam else gap.is_positive
+    assert not any("g(-|y|) > g(|y|)" in text for text, _ in obj2.steps)
+
+
 def test_rescaling_leaves_objective1_unchanged_but_not_objective2(resc):
     assert resc.result["change1"] == 0
     X = np.array([[2.0]])
