@@ -242,6 +242,43 @@ def test_objective2_loss_strictly_increases_under_a_nontrivial_diagonal_D(prob, 
     assert increase == pytest.approx(expected, rel=1e-6)
 
 
+@given(objective2_problem, st.integers(0, 10_000))
+def test_objective2_cost_of_a_general_G_is_a_weighted_square(prob, gseed):
+    # Chapter 5: L₂(ÂG, B̂G⁻ᵀ) − L₂(Â, B̂) = λ‖dMat(√ρ)(G − G⁻ᵀ)‖²_F with
+    # ρ = (σ − λ)_+, so with every direction on (all ρ_j > 0) every
+    # non-orthogonal G raises the loss.
+    X, k, lam, (A, B) = objective2_optimum(*prob)
+    G = invertible(gseed, k)
+    rho = np.clip(np.linalg.svd(X, compute_uv=False)[:k] - lam, 0, None)
+    assert np.all(rho > 0)
+    increase = loss_objective2(X, *rescale(A, B, G), lam) - loss_objective2(X, A, B, lam)
+    expected = lam * np.sum(rho[:, None] * (G - np.linalg.inv(G).T) ** 2)
+    assert increase > 0
+    assert increase == pytest.approx(expected, rel=1e-6, abs=1e-9)
+
+
+def test_objective2_optimum_is_kept_by_a_non_orthogonal_G_on_switched_off_directions():
+    # Issue 8, item 2: "every non-orthogonal G raises the loss" needs every
+    # ρ_j = (σ_j − λ)_+ > 0. With directions 3 and 4 switched off (σ_j <= λ),
+    # G = blockdiag(I, M) is not orthogonal, yet changes neither the loss nor
+    # the factors (their switched-off columns are zero).
+    X = random_data(21, n=12, p=6)
+    s = np.linalg.svd(X, compute_uv=False)
+    k, lam = 4, 0.5 * (s[1] + s[2])  # σ₁, σ₂ > λ > σ₃ >= σ₄
+    A, B = fit_objective2(X, k, lam)
+    G = np.eye(k)
+    G[2:, 2:] = [[2.0, 1.0], [0.0, 3.0]]
+    assert np.abs(G @ G.T - np.eye(k)).max() > 1
+    A2, B2 = rescale(A, B, G)
+    assert loss_objective2(X, A2, B2, lam) == pytest.approx(loss_objective2(X, A, B, lam), rel=1e-12)
+    np.testing.assert_allclose(A2, A, atol=1e-12)
+    np.testing.assert_allclose(B2, B, atol=1e-12)
+    # With all four directions on, the same G raises the loss.
+    lam_on = 0.5 * s[k - 1]
+    A, B = fit_objective2(X, k, lam_on)
+    assert loss_objective2(X, *rescale(A, B, G), lam_on) > loss_objective2(X, A, B, lam_on) + 1e-3
+
+
 # --- the paper's full-rank special cases (k = p) --------------------------------------------------
 
 def test_full_rank_special_cases():
