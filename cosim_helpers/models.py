@@ -65,9 +65,17 @@ def shrinkage_objective2(s, lam) -> np.ndarray:
 def fit_objective1(X, k: int, lam: float, *, svd: Spectrum | None = None):
     """Symmetric closed-form optimum of objective 1 (paper Eq. 1 and Eq. 5).
 
-    ``Â = B̂ = V_k dMat(1/(1+λ/σ_i²))^{1/2}``, so that
-    ``ÂB̂ᵀ = V_k dMat(1/(1+λ/σ_i²)) V_kᵀ``. Every ``(ÂD, B̂D⁻¹)`` is optimal
-    too (see :func:`rescale`).
+    ``Â = B̂ = V_k W^{1/2}`` with ``W = dMat(w_i)``,
+    ``w_i = σ_i²/(σ_i² + λ) = 1/(1+λ/σ_i²)``, so that ``ÂB̂ᵀ = V_k W V_kᵀ``.
+    Every ``(ÂD, B̂D⁻¹)``, indeed every ``(ÂG, B̂G⁻ᵀ)`` with ``G``
+    invertible, is optimal too (see :func:`rescale`; book chapter 4).
+
+    The optimal product ``ÂB̂ᵀ`` is unique when the cut after ``k`` does not
+    split a tie: ``σ_k > σ_{k+1}`` or ``σ_{k+1} = 0``. Ties inside the top
+    ``k`` are harmless (a tied group enters only through its projector). If
+    ``σ_k = σ_{k+1} > 0``, any ``j``-dimensional subspace of the tied singular
+    subspace may be kept (``j`` = the tied values among the top k): the
+    returned ``V_k`` is one such choice.
 
     Parameters
     ----------
@@ -94,12 +102,20 @@ def fit_objective1(X, k: int, lam: float, *, svd: Spectrum | None = None):
 
 
 def fit_objective2(X, k: int, lam: float, *, svd: Spectrum | None = None):
-    """Closed-form optimum of objective 2 (paper Eq. 2, Section 5).
+    """Closed-form optimum of objective 2 (paper Eq. 2; closed form in §2.3).
 
     ``Â = V_k dMat(√((1/σ_i)(1 − λ/σ_i)_+))`` and
     ``B̂ = V_k dMat(√(σ_i (1 − λ/σ_i)_+))``, hence
-    ``XÂ = U_k dMat(√((σ_i − λ)_+))``. Unique up to a common rotation
-    ``(ÂR, B̂R)`` when the top-k singular values are distinct and above λ.
+    ``XÂ = U_k dMat(√ρ_i)`` and ``B̂ = V_k dMat(√ρ_i)`` with the soft
+    threshold ``ρ_i = (σ_i − λ)_+`` (book chapter 5).
+
+    Uniqueness (book chapter 5): the item embeddings ``B̂`` and the user
+    embeddings ``XÂ`` are unique up to a common rotation ``(ÂR, B̂R)``, and
+    so are their cosine similarities, whenever the cut after ``k`` does not
+    split a tie above λ: ``σ_k > σ_{k+1}`` or ``σ_{k+1} <= λ``. Ties inside
+    the top ``k`` are harmless; only the formula's ``V_k`` is then one of
+    many equivalent bases. ``A`` itself is unique only up to the null space
+    of ``X`` (``A + N`` with ``XN = 0`` is optimal too).
 
     Parameters and returns as in :func:`fit_objective1`. A direction with
     ``σ_i <= λ`` is switched off (zero column in both factors).

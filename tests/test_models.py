@@ -279,6 +279,94 @@ def test_objective2_optimum_is_kept_by_a_non_orthogonal_G_on_switched_off_direct
     assert loss_objective2(X, *rescale(A, B, G), lam_on) > loss_objective2(X, A, B, lam_on) + 1e-3
 
 
+# --- uniqueness and ties (issue 8, item 3) -------------------------------------------------------
+
+def with_singular_values(s, n=9, seed=30):
+    """X = U dMat(s) Vᵀ (n x p) with random orthonormal U, V and the given singular values."""
+    rng = np.random.default_rng(seed)
+    p = len(s)
+    U, _ = np.linalg.qr(rng.standard_normal((n, p)))
+    V, _ = np.linalg.qr(rng.standard_normal((p, p)))
+    return U @ np.diag(s) @ V.T, V
+
+
+def product_from_basis(X, V_sel, lam, objective):
+    """X Â B̂ᵀ of the closed-form factors built on the chosen right singular vectors."""
+    s = np.linalg.norm(X @ V_sel, axis=0)
+    if objective == 1:
+        A = B = V_sel * np.sqrt(shrinkage_objective1(s, lam))
+    else:
+        rho = np.clip(s - lam, 0, None)
+        A, B = V_sel * np.sqrt(rho) / s, V_sel * np.sqrt(rho)
+    return A, B
+
+
+def rotate_within(V, cols, angle):
+    """V with the two columns ``cols`` rotated into each other by ``angle``."""
+    V = V.copy()
+    i, j = cols
+    c, s_ = np.cos(angle), np.sin(angle)
+    V[:, i], V[:, j] = c * V[:, i] + s_ * V[:, j], -s_ * V[:, i] + c * V[:, j]
+    return V
+
+
+@pytest.mark.parametrize("objective", [1, 2])
+def test_ties_inside_the_top_k_do_not_change_the_optimum(objective):
+    # σ₂ = σ₃ both among the top k = 3: every basis of the tied subspace gives
+    # the same product and the same item-item cosines.
+    X, V = with_singular_values([5.0, 3.0, 3.0, 1.0, 0.5])
+    lam = 2.0 if objective == 1 else 0.8
+    k = 3
+    fit, loss = OBJECTIVES[objective]
+    A, B = fit(X, k, lam)
+    for angle in (0.4, 1.3):
+        A2, B2 = product_from_basis(X, rotate_within(V, (1, 2), angle)[:, :k], lam, objective)
+        assert loss(X, A2, B2, lam) == pytest.approx(loss(X, A, B, lam), rel=1e-12)
+        np.testing.assert_allclose(A2 @ B2.T, A @ B.T, atol=1e-12)
+        if objective == 2:  # for objective 1 the cosines are free anyway (chapter 4)
+            np.testing.assert_allclose(cosine_similarity(B2), cosine_similarity(B), atol=1e-10)
+
+
+@pytest.mark.parametrize("objective", [1, 2])
+def test_a_tie_split_by_the_cut_above_the_threshold_gives_many_optima(objective):
+    # σ₂ = σ₃ = 3 > λ and k = 2: keeping v₂ or a rotated mix of v₂, v₃ is
+    # equally good, and the products differ.
+    X, V = with_singular_values([5.0, 3.0, 3.0, 1.0, 0.5])
+    lam, k = 0.8, 2
+    _, loss = OBJECTIVES[objective]
+    A, B = product_from_basis(X, V[:, :k], lam, objective)
+    A2, B2 = product_from_basis(X, rotate_within(V, (1, 2), 0.9)[:, :k], lam, objective)
+    assert loss(X, A2, B2, lam) == pytest.approx(loss(X, A, B, lam), rel=1e-12)
+    assert np.abs(A2 @ B2.T - A @ B.T).max() > 0.1
+    # Both are minima: an optimiser from a random start reaches the same loss.
+    run = train(X, k, lam, objective, seed=0)
+    assert loss(X, run.A, run.B, lam) == pytest.approx(loss(X, A, B, lam), rel=1e-8)
+
+
+def test_objective2_tie_split_below_lambda_is_harmless():
+    # σ₃ = σ₄ = 2 <= λ = 2.5, k = 3: the cut splits the tie, but both tied
+    # directions are switched off, so the optimum is unique up to rotation:
+    # random starts land on the closed form's product and cosines.
+    X, _ = with_singular_values([5.0, 4.0, 2.0, 2.0, 0.5])
+    k, lam = 3, 2.5
+    A, B = fit_objective2(X, k, lam)
+    for seed in (0, 1):
+        run = train(X, k, lam, 2, seed=seed)
+        np.testing.assert_allclose(X @ run.A @ run.B.T, X @ A @ B.T, atol=1e-5)
+        np.testing.assert_allclose(cosine_similarity(run.B), cosine_similarity(B[:, :2]), atol=1e-4)
+
+
+def test_objective1_tie_at_zero_is_harmless():
+    # rank(X) = 2 < k = 3, so σ₃ = σ₄ = 0 tie at the cut: the product is still
+    # unique (the tied directions get weight 0), as random starts confirm.
+    X, _ = with_singular_values([5.0, 3.0, 0.0, 0.0])
+    k, lam = 3, 1.0
+    A, B = fit_objective1(X, k, lam)
+    for seed in (0, 1):
+        run = train(X, k, lam, 1, seed=seed)
+        np.testing.assert_allclose(run.A @ run.B.T, A @ B.T, atol=1e-5)
+
+
 # --- the paper's full-rank special cases (k = p) --------------------------------------------------
 
 def test_full_rank_special_cases():
