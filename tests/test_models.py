@@ -5,6 +5,8 @@ brute-force optimiser started at random points, finite differences of the
 loss, and the paper's own special cases.
 """
 
+import itertools
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -22,7 +24,7 @@ from cosim_helpers.models import (
     shrinkage_objective2,
 )
 from cosim_helpers.similarity import cosine_similarity
-from cosim_helpers.training import train
+from cosim_helpers.training import loss_and_gradient, train
 
 from .conftest import random_data
 
@@ -277,6 +279,28 @@ def test_objective2_optimum_is_kept_by_a_non_orthogonal_G_on_switched_off_direct
     lam_on = 0.5 * s[k - 1]
     A, B = fit_objective2(X, k, lam_on)
     assert loss_objective2(X, *rescale(A, B, G), lam_on) > loss_objective2(X, A, B, lam_on) + 1e-3
+
+
+@pytest.mark.parametrize("objective", [1, 2])
+def test_closed_form_beats_every_other_stationary_point_of_singular_directions(objective):
+    # Issue 8, item 5: a zero gradient and random perturbations also hold at
+    # saddle points. Every k-subset S of singular directions gives a
+    # stationary point; the closed form (the top k) must have the smallest
+    # loss, strictly, and the others must really be stationary.
+    X = random_data(40, n=15, p=6)
+    k = 2
+    _, s, Vt = np.linalg.svd(X)
+    lam = 2.0 if objective == 1 else 0.5 * s[-1]  # objective 2: every direction on
+    fit, loss = OBJECTIVES[objective]
+    best = loss(X, *fit(X, k, lam), lam)
+    others = []
+    for S in itertools.combinations(range(6), k):
+        A, B = product_from_basis(X, Vt[list(S)].T, lam, objective)
+        _, gA, gB = loss_and_gradient(X, A, B, lam, objective)
+        assert max(np.abs(gA).max(), np.abs(gB).max()) < 1e-9 * best
+        if S != (0, 1):
+            others.append(loss(X, A, B, lam))
+    assert min(others) > best * (1 + 1e-6)
 
 
 # --- uniqueness and ties (issue 8, item 3) -------------------------------------------------------
