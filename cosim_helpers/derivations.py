@@ -1,9 +1,9 @@
 """Exact (sympy) derivations behind chapters 4 and 5 of the book.
 
-The paper's two objectives (Eq. 1 and Eq. 2) are solved in closed form for
-any ``X``; here we do the cases small enough for a computer-algebra system to
-do *exactly*, so that the chapters can display every step and the tests can
-check it:
+The paper's two objectives (Eq. 1 and Eq. 2, §2.1) are solved in closed form
+for any ``X`` (§2.2 and §2.3); here we do the cases small enough for a
+computer-algebra system to do *exactly*, so that the chapters can display
+every step and the tests can check it:
 
 * :func:`objective1_scalar` and :func:`objective2_scalar`: the one-dimensional
   case (``X = [σ]``, ``k = 1``, scalar embeddings ``a, b``) of Eq. 1 and
@@ -118,12 +118,13 @@ def _scalar_losses():
 
 
 def objective1_scalar() -> Derivation:
-    """Minimise objective 1 (paper Eq. 1) for ``X = [σ]``, ``k = 1``.
+    """Minimise objective 1 (paper Eq. 1, §2.1; solved in §2.2) for ``X = [σ]``, ``k = 1``.
 
     ``ℓ₁(a, b) = (σ − σab)² + λ(ab)²`` depends on ``(a, b)`` only through
     ``m = ab``; it is a convex quadratic in ``m`` with minimiser
     ``m* = σ²/(σ² + λ) = 1/(1 + λ/σ²)`` (book chapter 4). Every ``(a, b)``
-    with ``ab = m*`` is optimal: a whole hyperbola of optima.
+    with ``ab = m*`` is optimal: a whole hyperbola of optima (the D-freedom
+    of §2.1).
 
     Returns
     -------
@@ -248,7 +249,7 @@ def objective2_scalar() -> Derivation:
 
 
 def rescaling_scalar() -> Derivation:
-    """The rescaling ``(a, b) -> (ad, b/d)`` in both objectives, ``k = 1``.
+    """The rescaling ``(a, b) -> (ad, b/d)`` (paper §2.1) in both objectives, ``k = 1``.
 
     Objective 1 (paper Eq. 1) is unchanged for every ``d != 0`` (book
     chapter 4). Objective 2 (paper Eq. 2) changes by
@@ -362,7 +363,7 @@ def _gradient(objective, k, s2, a_diag, b_diag):
 
 
 def stationarity(objective: int, k: int) -> Derivation:
-    """Gradient of paper Eq. 1 or Eq. 2 at its closed form, exactly (2 items).
+    """Gradient of paper Eq. 1 or Eq. 2 at its closed form (§2.2, §2.3), exactly (2 items).
 
     ``X = U dMat(σ₁, σ₂) Vᵀ`` with symbolic ``σ₁, σ₂, λ > 0``, the
     non-diagonal rotation ``V = [[3, −4], [4, 3]]/5`` and any ``U`` with
