@@ -432,3 +432,28 @@ def test_rescale_diagonal_equals_matrix_form():
     np.testing.assert_allclose(A1, A2)
     np.testing.assert_allclose(B1, B2)
     np.testing.assert_allclose(B1, B @ np.linalg.inv(np.diag(d)).T)
+
+
+# --- book exercises whose solutions quote numbers -------------------------------------------------
+
+def test_ch4_ranking_exercise_fine_ratio_search():
+    # Chapter 4, ex-ch4-ranking (issue 8, item 13): on a fine grid of the two
+    # ratios of D, ten items become user 0's top item by user-item cosine;
+    # none of them has a non-positive score (the limit that holds for every D).
+    from cosim_helpers.data import simulate_clustered
+
+    toy = simulate_clustered(n_users=500, n_items=30, n_clusters=3, seed=1, max_items_per_user=15)
+    X = toy.X.toarray()
+    A, B = fit_objective1(X, 3, 50.0)
+    score0 = X[0] @ A @ B.T
+    by_score = list(np.argsort(-score0))
+    ratios = np.logspace(-4, 4, 801)
+    t2, t3 = (r.ravel() for r in np.meshgrid(ratios, ratios, indexing="ij"))
+    norms = np.sqrt((B**2) @ np.stack([np.ones_like(t2), t2**-2.0, t3**-2.0]))
+    top = np.argmax(score0[:, None] / norms, axis=0)
+    for g in np.random.default_rng(0).choice(top.size, 20, replace=False):
+        A_D, B_D = rescale(A, B, np.array([1.0, t2[g], t3[g]]))
+        assert cosine_similarity(X[:1] @ A_D, B_D)[0].argmax() == top[g]
+    reachable = {int(i): by_score.index(i) + 1 for i in sorted(set(top.tolist()))}
+    assert reachable == {1: 2, 3: 6, 6: 9, 10: 5, 13: 7, 20: 1, 23: 4, 24: 3, 25: 8, 29: 10}
+    assert all(score0[i] > 0 for i in reachable) and int(np.sum(score0 <= 0)) == 7
