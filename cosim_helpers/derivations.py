@@ -254,7 +254,7 @@ def rescaling_scalar() -> Derivation:
     Objective 1 (paper Eq. 1) is unchanged for every ``d != 0`` (book
     chapter 4). Objective 2 (paper Eq. 2) changes by
     ``λ(σ²a²(d² − 1) + b²(1/d² − 1))``; at its optimum
-    ``σa = b = √(σ − λ)`` (``σ > λ``) this is ``λ(σ − λ)(d − 1/d)²``,
+    ``σa = b = √ρ``, ``ρ = σ − λ > 0``, this is ``λρ(d − 1/d)²``,
     zero only for ``d = ±1`` (book chapter 5).
 
     Returns
@@ -272,8 +272,8 @@ def rescaling_scalar() -> Derivation:
     change2 = lam * (sigma**2 * _a**2 * (d**2 - 1) + _b**2 * (1 / d**2 - 1))
     if sympy.simplify(loss2.xreplace(rescaled) - loss2 - change2) != 0:  # pragma: no cover
         raise AssertionError("objective-2 change is not λ(σ²a²(d² − 1) + b²(1/d² − 1))")
-    c = sympy.sqrt(sigma - lam)  # σa = b = c at the optimum (σ > λ)
-    at_opt = change2.xreplace({_a: c / sigma, _b: c})
+    root_rho = sympy.sqrt(sigma - lam)  # σa = b = √ρ at the optimum (σ > λ)
+    at_opt = change2.xreplace({_a: root_rho / sigma, _b: root_rho})
     at_opt_pos = at_opt.xreplace({d: _d_pos})
     stationary = sympy.solve(sympy.diff(at_opt_pos, _d_pos), _d_pos)
     curvature = sympy.simplify(sympy.diff(at_opt_pos, _d_pos, 2).subs(_d_pos, 1))
@@ -316,14 +316,15 @@ def _check_objective_and_k(objective, k):
 def _parametrisation(objective):
     """Symbols, σ² and the closed-form diagonals of Â, B̂ for the 2-item X.
 
-    Objective 1: ``ρ_i = √(σ_i²/(σ_i²+λ))`` in (0, 1), so ``σ_i² = λρ_i²/(1 − ρ_i²)``
-    and ``Â = B̂ = V dMat(ρ)``. Objective 2: ``σ_i = λ + ε_i²`` (``σ_i > λ``),
-    so ``Â = V dMat(ε_i/σ_i)``, ``B̂ = V dMat(ε_i)``. Both are bijections of
+    Objective 1: ``h_i = √w_i = √(σ_i²/(σ_i²+λ))`` in (0, 1), so
+    ``σ_i² = λh_i²/(1 − h_i²)`` and ``Â = B̂ = V dMat(h)``. Objective 2:
+    ``σ_i = λ + ε_i²`` (``σ_i > λ``, so ``ρ_i = ε_i²``), hence
+    ``Â = V dMat(ε_i/σ_i)``, ``B̂ = V dMat(ε_i)``. Both are bijections of
     the admissible σ's onto positive parameters and keep everything rational.
     """
     if objective == 1:
-        params = sympy.symbols("rho_1 rho_2", positive=True)
-        s2 = [lam * r**2 / (1 - r**2) for r in params]
+        params = sympy.symbols("h_1 h_2", positive=True)
+        s2 = [lam * h**2 / (1 - h**2) for h in params]
         return params, s2, list(params), list(params)
     params = sympy.symbols("epsilon_1 epsilon_2", positive=True)
     s = [lam + e**2 for e in params]
@@ -375,8 +376,9 @@ def stationarity(objective: int, k: int) -> Derivation:
 
     sympy differentiates the loss and the gradient simplifies to the zero
     matrix for all admissible ``σ₁, σ₂, λ``. To keep the algebra rational
-    (and fast) the σ's are parametrised: ``ρ_i = √(σ_i²/(σ_i²+λ))`` for
-    objective 1, ``σ_i = λ + ε_i²`` for objective 2; both are bijections.
+    (and fast) the σ's are parametrised: ``h_i = √w_i = √(σ_i²/(σ_i²+λ))``
+    for objective 1, ``σ_i = λ + ε_i²`` (i.e. ``ρ_i = ε_i²``) for objective 2;
+    both are bijections.
     Stationarity is necessary, not sufficient, for optimality; the proofs
     in chapters 4 and 5 show these stationary points are the minima.
 
@@ -399,11 +401,11 @@ def stationarity(objective: int, k: int) -> Derivation:
     sig2 = sympy.Matrix(s2)
     names = ", ".join(sympy.latex(p_) for p_ in params)
     if objective == 1:
-        param_text = (f"Parametrise by the shrinkage roots ${names}$, "
-                      "$\\rho_i^2 = \\sigma_i^2/(\\sigma_i^2+\\lambda)$, so that")
+        param_text = (f"Parametrise by the roots ${names}$ of the shrinkage factors, "
+                      "$h_i^2 = w_i = \\sigma_i^2/(\\sigma_i^2+\\lambda)$, so that")
     else:
         param_text = (f"Parametrise by ${names} > 0$ with $\\sigma_i = \\lambda + \\epsilon_i^2$ "
-                      "(i.e. $\\sigma_i > \\lambda$), so that")
+                      "(i.e. $\\sigma_i > \\lambda$ and $\\rho_i = \\epsilon_i^2$), so that")
     steps = (
         ("Two items, $X = U\\,\\mathrm{dMat}(\\sigma_1, \\sigma_2)\\,V^\\top$ with the rotation",
          _eq(_Tex("V"), _V2)),

@@ -71,9 +71,9 @@ def test_toy_new_user_exercise_of_chapter_2():
     # Exercise ex-ch2-new-user: top film by score (Alien) differs from top film by cosine (Aliens).
     X, _, items = toy_interactions()
     A, B = fit_objective1(X, k=3, lam=1.0)
-    p_new = np.array([[1.0, 0.0, 1.0, 0.0, 0.0]]) @ A
-    assert items[np.argmax(p_new @ B.T)] == "Alien"
-    assert items[np.argmax(cosine_similarity(p_new, B))] == "Aliens"
+    xa_new = np.array([[1.0, 0.0, 1.0, 0.0, 0.0]]) @ A
+    assert items[np.argmax(xa_new @ B.T)] == "Alien"
+    assert items[np.argmax(cosine_similarity(xa_new, B))] == "Aliens"
 
 
 # --- nearest neighbours --------------------------------------------------------------------------
