@@ -7,13 +7,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test lint bench execute clean
+.PHONY: book test test-fast reader test-binder lint bench execute clean
 
 # One BLAS thread per process for everything that executes notebooks: the
 # printed numbers then do not depend on the machine's core count (DESIGN.md).
-book test execute: export OMP_NUM_THREADS := 1
-book test execute: export OPENBLAS_NUM_THREADS := 1
-book test execute: export MKL_NUM_THREADS := 1
+book test test-fast execute test-binder: export OMP_NUM_THREADS := 1
+book test test-fast execute test-binder: export OPENBLAS_NUM_THREADS := 1
+book test test-fast execute test-binder: export MKL_NUM_THREADS := 1
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,27 +21,48 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-## book: build the HTML book into _build/html (warnings are errors)
+## book: build the HTML book into _build/html (warnings are errors). The notebooks
+## are executed once, two at a time, into the cache the book renders from and the
+## notebook tests read (tools/notebooks.py); a changed package empties that cache.
 book: $(STAMP)
+	$(BIN)/python tools/notebooks.py cache
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
-## test: package tests (unit + property) and every notebook under nbval
-test: $(STAMP)
-	$(BIN)/python -m pytest
+## test: build the book (one execution of every notebook), then everything on both
+## cores: unit and property tests, every notebook's stored outputs (nbval rules, against
+## that execution), the coursework and the built site in a browser
+test: book
+	$(BIN)/python -m pytest -n 2
 
-## lint: ruff over the package, tests and benchmarks
+## test-fast: the contributor's loop, without the slow integration tests
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" -n 2
+
+## reader: regenerate the reader notebooks (reader/book/) that launch buttons and Colab open
+reader: $(STAMP)
+	$(BIN)/python tools/reader_notebooks.py
+
+## test-binder: install binder/requirements.txt in a scratch venv and run every reader
+## notebook there, as Binder would (needs the network for the install, unless cached)
+test-binder: $(STAMP)
+	$(BIN)/python tools/binder_check.py
+
+## lint: ruff over the package, tests, benchmarks and scripts
 lint: $(STAMP)
-	$(BIN)/ruff check cosim_helpers tests benchmarks coursework/scripts
+	$(BIN)/ruff check cosim_helpers tests benchmarks tools scripts coursework/scripts
 
 ## bench: time the closed-form fits and the widget updates at the paper's scale
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_fits.py
 	$(BIN)/python benchmarks/bench_widgets.py
+	$(BIN)/python benchmarks/bench_real_data.py
 
-## execute: re-run every notebook in place, refreshing the outputs nbval checks
+## execute: refresh the stored outputs of every notebook (or NB="book/a.ipynb ...") from
+## one execution, keeping only text outputs (images, HTML twins, widget state and
+## timestamps are never committed); the book build then reuses that execution
 execute: $(STAMP)
-	cd book && for nb in *.ipynb; do ../$(BIN)/jupyter-execute --inplace --timeout=900 "$$nb" || exit 1; done
+	$(BIN)/python tools/notebooks.py execute $(NB)
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

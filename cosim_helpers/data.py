@@ -1,4 +1,4 @@
-"""The paper's simulated clustered data (Section 4, "Experiments").
+"""The paper's simulated clustered data (paper §4, "Experiments").
 
 What the paper states: n = 20,000 users, p = 1,000 items, C = 5 item
 clusters; items are assigned to clusters with probabilities ``p_c``; each
@@ -12,14 +12,20 @@ What the paper does not state, and what we chose (each is a parameter of
 :func:`simulate_clustered`):
 
 * ``p_c``: uniform, ``1/C`` (``cluster_probs``).
-* the form of the item power law: the item of popularity rank ``r`` within
-  its cluster (r = 1, 2, ...) has ``p_i = r^(−β_c)`` (Zipf form).
+* the form of the item power law (``popularity_law``): by default the item
+  of popularity rank ``r`` within its cluster (r = 1, 2, ...) has
+  ``p_i = r^(−β_c)`` (Zipf form); ``"pareto"`` draws ``p_i`` i.i.d. with
+  tail ``P(p_i > x) = x^(−β_c)`` instead (book chapter 7 compares both).
 * ``p_uc``: Dirichlet with all concentrations ``user_concentration = 0.5``,
   so that most users prefer one or two clusters.
 * the power law of ``k_u``: Pareto with tail exponent 0.5 above
   ``min_items_per_user``, i.e. ``P(k_u >= m) = (min/m)^0.5``, rounded down
-  and truncated at ``max_items_per_user`` (default: half the items).
+  and clipped at ``max_items_per_user`` (default: half the items); see
+  :func:`draw_items_per_user`. Clipping at ``m_max`` moves the mass above
+  ``m_max`` onto ``m_max`` and leaves ``P(k_u >= m_max)`` unchanged.
 * the seed (``seed``).
+
+Book chapter 7 studies how its results depend on these choices.
 """
 
 from __future__ import annotations
@@ -59,6 +65,70 @@ def _check_count(value, name, minimum=1):
     return int(value)
 
 
+def _check_positive_real(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    return float(value)
+
+
+def draw_items_per_user(n_users: int, seed=0, *, activity_exponent: float = 0.5, min_items: int = 1,
+                        max_items: int | None = None) -> np.ndarray:
+    """Numbers of items per user ``k_u``: a power law with tail exponent ``activity_exponent``.
+
+    The paper (§4) says only that ``k_u`` follows a power law with exponent
+    0.5. Our reading (book chapter 7): ``k_u = floor(min_items · V^(−1/a))``
+    with ``V ~ U(0, 1]`` and ``a = activity_exponent``, so that
+    ``P(k_u >= m) = (min_items/m)^a`` exactly for integers ``m >= min_items``,
+    then clipped to ``max_items``. Clipping moves the mass above
+    ``max_items`` onto ``max_items`` itself, so ``P(k_u >= max_items)`` is
+    the same with and without the clip. :func:`simulate_clustered` draws its
+    ``k_u`` with this function.
+
+    Parameters
+    ----------
+    n_users : int
+    seed : int, None or numpy.random.Generator
+    activity_exponent : float
+        Tail exponent ``a > 0`` (paper: 0.5).
+    min_items : int
+        Smallest ``k_u`` (>= 1).
+    max_items : int or None
+        Clip ``k_u`` here; None: no clip.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n_users,)
+    """
+    n_users = _check_count(n_users, "n_users")
+    min_items = _check_count(min_items, "min_items")
+    if max_items is not None:
+        max_items = _check_count(max_items, "max_items", minimum=min_items)
+    activity_exponent = _check_positive_real(activity_exponent, "activity_exponent")
+    rng = as_generator(seed)
+    u = 1.0 - rng.random(n_users)  # in (0, 1]
+    with np.errstate(over="ignore"):
+        counts = np.floor(min_items * u ** (-1.0 / activity_exponent))
+    upper = np.iinfo(np.int64).max // 2 if max_items is None else max_items
+    return np.clip(counts, min_items, upper).astype(np.int64)
+
+
+def _baseline_popularity(rng, clusters, betas, law):
+    """Item baseline popularities ``p_i``, largest = 1 in each cluster (see the module docstring)."""
+    popularity = np.empty(len(clusters))
+    for c in range(len(betas)):
+        members = np.flatnonzero(clusters == c)
+        if law == "zipf":
+            members = rng.permutation(members)
+            popularity[members] = np.arange(1, len(members) + 1, dtype=float) ** -betas[c]
+        elif members.size:
+            # Pareto: p = V^(-1/β) with V ~ U(0, 1], so P(p > x) = x^(-β); in logs to avoid overflow.
+            log_p = -np.log(1.0 - rng.random(members.size)) / betas[c]
+            popularity[members] = np.exp(log_p - log_p.max())
+    return popularity
+
+
 def _sample_without_replacement(rng, weights, counts):
     """Draw ``counts[u]`` distinct columns from row u with probabilities ∝ ``weights[u]``.
 
@@ -86,9 +156,10 @@ def simulate_clustered(
     activity_exponent: float = 0.5,
     min_items_per_user: int = 1,
     max_items_per_user: int | None = None,
+    popularity_law: str = "zipf",
     block_size: int = 2_000,
 ) -> Simulation:
-    """Simulate 0/1 user-item data with clustered items (paper Section 4).
+    """Simulate 0/1 user-item data with clustered items (paper §4).
 
     Parameters
     ----------
@@ -109,6 +180,11 @@ def simulate_clustered(
     min_items_per_user, max_items_per_user : int
         Support of ``k_u`` (not given in the paper). Defaults: 1, and
         ``None`` meaning half the items (500 at the paper's scale).
+    popularity_law : {"zipf", "pareto"}
+        Form of the item power law (not given in the paper): ``"zipf"``,
+        ``p_i = r^(−β_c)`` for the item of random rank ``r`` in its cluster
+        (default); ``"pareto"``, i.i.d. ``p_i`` with ``P(p_i > x) = x^(−β_c)``,
+        ``x >= 1``. Both are divided by the largest in each cluster.
     block_size : int
         Users simulated per block; bounds memory, does not change the result.
 
@@ -144,22 +220,22 @@ def simulate_clustered(
     cluster_probs = np.asarray(cluster_probs, dtype=float)
     if cluster_probs.shape != (n_clusters,) or np.any(cluster_probs < 0) or not np.isclose(cluster_probs.sum(), 1):
         raise ValueError(f"cluster_probs must be {n_clusters} non-negative numbers summing to 1")
+    if not isinstance(popularity_law, str):
+        raise TypeError(f"popularity_law must be a string, got {type(popularity_law).__name__}")
+    if popularity_law not in ("zipf", "pareto"):
+        raise ValueError(f"popularity_law must be 'zipf' or 'pareto', got {popularity_law!r}")
     rng = as_generator(seed)
 
     clusters = rng.choice(n_clusters, size=n_items, p=cluster_probs)
     betas = rng.uniform(low, high, size=n_clusters)
-    popularity = np.empty(n_items)
-    for c in range(n_clusters):
-        members = rng.permutation(np.flatnonzero(clusters == c))
-        popularity[members] = np.arange(1, len(members) + 1, dtype=float) ** -betas[c]
+    popularity = _baseline_popularity(rng, clusters, betas, popularity_law)
 
     prefs = rng.dirichlet(np.full(n_clusters, float(user_concentration)), size=n_users)
     # Dirichlet draws with tiny concentrations can underflow to exactly 0; a
     # floor keeps every log-weight finite without changing the picture.
     prefs = np.maximum(prefs, 1e-300)
-    u = 1.0 - rng.random(n_users)  # in (0, 1]
-    counts = np.floor(min_items * u ** (-1.0 / activity_exponent))
-    counts = np.clip(counts, min_items, max_items).astype(np.int64)
+    counts = draw_items_per_user(n_users, rng, activity_exponent=float(activity_exponent),
+                                 min_items=min_items, max_items=max_items)
 
     rows, cols = [], []
     for start in range(0, n_users, block_size):

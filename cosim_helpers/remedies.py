@@ -1,26 +1,31 @@
-"""Remedies for arbitrary cosine similarities (paper Section 3; book chapter 6).
+"""Remedies for arbitrary cosine similarities (paper §3; book chapter 6).
 
-The paper lists remedies for the problem its Sections 4 and 5 expose (under
-objective 1 the cosine similarity of the learned embeddings depends on an
-arbitrary diagonal rescaling ``D``). Chapter 6 of the book implements three of
-them and compares them on the same simulated data:
+Under objective 1 the cosine similarity of the learned embeddings depends on
+an arbitrary diagonal rescaling ``D`` (paper §2.1, §2.2). The paper's §3
+gives exactly three remedies; chapter 6 of the book implements each and
+compares them on the same simulated data:
 
 1. *Train with respect to cosine similarity*: :func:`train_cosine_model`
-   fits a model whose predicted scores are
-   ``c · cos((XA)_u, b_i)``, so that the cosines are what the model was
-   trained on (:func:`cosine_model_scores`, :func:`cosine_model_loss`,
-   :func:`cosine_model_loss_and_gradient`).
+   fits a model whose predicted scores are ``γ · cos((XA)_u, b_i)`` (``γ``
+   a scale; our model, the paper gives none), so that the cosines are what
+   the model was trained on (:func:`cosine_model_scores`,
+   :func:`cosine_model_loss`, :func:`cosine_model_loss_and_gradient`).
 2. *Project back to the data space*: :func:`reconstruct` gives
-   ``X̂ = XABᵀ`` and :func:`projected_item_cosine` the cosines between its
-   columns (items as vectors over users), which depend on ``A, B`` only
-   through ``ABᵀ`` and are therefore the same for every optimum of
-   objective 1.
-3. *Normalise the data before training*: :func:`standardize_items` scales
-   the item columns of ``X`` (unit norm or z-score) and
-   :func:`matched_lambda` carries a regularisation strength over to the
-   rescaled data.
+   ``X̂ = XABᵀ``, which depends on ``A, B`` only through ``ABᵀ`` and is
+   therefore the same for every optimum of objective 1. The paper's example
+   compares the *rows* of ``X̂`` (users): :func:`projected_user_cosine`.
+   Comparing its *columns* (items), :func:`projected_item_cosine`, is our
+   adaptation.
+3. *Normalise or de-bias before or during training*: the paper's
+   statistical default is to standardise ``X`` (each column zero mean and
+   unit variance), :func:`standardize_items` with ``method="zscore"``;
+   ``method="unit_norm"`` (unit-norm columns) is a different normalisation
+   of ours. :func:`matched_lambda` carries a regularisation strength over
+   to the rescaled data.
 
-:func:`format_table` prints the chapter's comparison table.
+The paper's caution that deep models mix several regularisers (its §5) is
+not a remedy and has no code here. :func:`format_table` prints the
+chapter's comparison table.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import scipy.optimize
 import scipy.sparse as sp
 
 from ._validation import as_data_matrix, as_factor, as_generator, check_nonnegative, check_rank, check_real
-from .similarity import inverse_row_norms
+from .similarity import cosine_similarity, inverse_row_norms
 
 # Rows of X per block when a dense n x p matrix is formed (bounds the memory).
 _BLOCK = 4096
@@ -54,7 +59,7 @@ class CosineModelResult(NamedTuple):
         ``B``; only their directions (and ``A`` up to a positive factor)
         enter the scores.
     scale : float
-        The scale ``c`` of the scores ``c · cos((XA)_u, b_i)``.
+        The scale ``γ`` of the scores ``γ · cos((XA)_u, b_i)``.
     losses : numpy.ndarray
         Loss at the start and after every L-BFGS iteration.
     converged : bool
@@ -81,21 +86,21 @@ def _cosine_factors(X, A, B):
 
 
 def cosine_model_scores(X, A, B, scale: float) -> np.ndarray:
-    """Predicted scores of the cosine model, ``c · cos((XA)_u, b_i)`` (remedy 1).
+    """Predicted scores of the cosine model, ``γ · cos((XA)_u, b_i)`` (remedy 1).
 
-    The paper's first remedy (Section 3) is to train a model with respect to
+    The paper's first remedy (§3) is to train a model with respect to
     cosine similarity; book chapter 6 uses this model: the usual linear
     autoencoder's user embeddings ``XA`` and item embeddings ``B``, with the
     dot product replaced by a scaled cosine,
 
-    ``Ŝ = c · Ω_{XA} XA Bᵀ Ω_B``.
+    ``Ŝ = γ · Ω_{XA} XA Bᵀ Ω_B``.
 
     Parameters
     ----------
     X : array_like or scipy.sparse matrix, shape (n, p)
     A, B : array_like, shape (p, k)
     scale : float
-        The scale ``c``.
+        The scale ``γ``.
 
     Returns
     -------
@@ -110,7 +115,7 @@ def cosine_model_scores(X, A, B, scale: float) -> np.ndarray:
 
 
 def cosine_model_loss(X, A, B, scale: float) -> float:
-    """Squared error ``‖X − c · Ω_{XA} XA Bᵀ Ω_B‖²_F`` of the cosine model.
+    """Squared error ``‖X − γ · Ω_{XA} XA Bᵀ Ω_B‖²_F`` of the cosine model.
 
     Computed from the residual itself, a block of users at a time, so that
     it stays accurate when the fit is close to exact (book chapter 6). The
@@ -175,12 +180,12 @@ def _cosine_loss_grad(X, XT, sq_norm_X, A, B, scale):
 def cosine_model_loss_and_gradient(X, A, B, scale: float):
     """Loss of the cosine model and its exact gradient (book chapter 6).
 
-    With ``P = XA``, ``P̃ = Ω_P P``, ``B̃ = Ω_B B`` and ``c`` the scale,
+    With ``P = XA``, ``P̃ = Ω_P P``, ``B̃ = Ω_B B`` and ``γ`` the scale,
 
-    ``L = ‖X‖²_F − 2c⟨X, P̃B̃ᵀ⟩ + c²⟨P̃ᵀP̃, B̃ᵀB̃⟩``,
+    ``L = ‖X‖²_F − 2γ⟨X, P̃B̃ᵀ⟩ + γ²⟨P̃ᵀP̃, B̃ᵀB̃⟩``,
 
-    ``∂L/∂P̃ = −2c XB̃ + 2c² P̃(B̃ᵀB̃)``, ``∂L/∂B̃ = −2c XᵀP̃ + 2c² B̃(P̃ᵀP̃)``,
-    ``∂L/∂c = −2⟨X, P̃B̃ᵀ⟩ + 2c‖P̃B̃ᵀ‖²_F``; each row ``e`` of ``P`` or ``B``
+    ``∂L/∂P̃ = −2γ XB̃ + 2γ² P̃(B̃ᵀB̃)``, ``∂L/∂B̃ = −2γ XᵀP̃ + 2γ² B̃(P̃ᵀP̃)``,
+    ``∂L/∂γ = −2⟨X, P̃B̃ᵀ⟩ + 2γ‖P̃B̃ᵀ‖²_F``; each row ``e`` of ``P`` or ``B``
     then gets ``(I − ẽẽᵀ)(∂L/∂ẽ)/‖e‖`` and finally ``∂L/∂A = Xᵀ ∂L/∂P``.
     Only products with ``X`` and ``k x k`` matrices are needed, so one call
     costs ``O(nnz(X)·k + (n + p)k²)``.
@@ -220,11 +225,11 @@ def train_cosine_model(
     gtol: float = 1e-9,
     callback=None,
 ) -> CosineModelResult:
-    """Fit the cosine model ``c · cos((XA)_u, b_i)`` with L-BFGS (remedy 1).
+    """Fit the cosine model ``γ · cos((XA)_u, b_i)`` with L-BFGS (remedy 1).
 
-    Minimises :func:`cosine_model_loss` over ``A``, ``B`` (and ``c`` unless
+    Minimises :func:`cosine_model_loss` over ``A``, ``B`` (and ``γ`` unless
     it is fixed) using the exact gradient of
-    :func:`cosine_model_loss_and_gradient` (paper Section 3, first remedy;
+    :func:`cosine_model_loss_and_gradient` (paper §3, first remedy;
     book chapter 6). The loss is not convex; the result depends on the
     start, which is random (``seed``) unless ``init`` is given.
 
@@ -234,12 +239,12 @@ def train_cosine_model(
     k : int
         Embedding dimension, ``1 <= k <= min(n, p)``.
     scale : float or None
-        A number (default 1.0): ``c`` is held fixed at that value. With 0/1
-        data, ``c = 1`` lets a perfectly aligned pair predict 1 and an
-        orthogonal pair 0. ``None``: ``c`` is learned together with ``A``
+        A number (default 1.0): ``γ`` is held fixed at that value. With 0/1
+        data, ``γ = 1`` lets a perfectly aligned pair predict 1 and an
+        orthogonal pair 0. ``None``: ``γ`` is learned together with ``A``
         and ``B``, starting from the least-squares value for the initial
-        embeddings. Beware: the loss can then keep decreasing while ``|c|``
-        grows, and as ``|c| → ∞`` the cosine model can imitate a dot-product
+        embeddings. Beware: the loss can then keep decreasing while ``|γ|``
+        grows, and as ``|γ| → ∞`` the cosine model can imitate a dot-product
         model (see :func:`escape_to_dot_product`).
     seed : int, None or numpy.random.Generator
         Random start: entries of ``A`` and ``B`` are ``N(0, init_scale²)``.
@@ -254,7 +259,7 @@ def train_cosine_model(
         Stop when the largest gradient entry, relative to ``‖X‖²_F``, falls
         below this.
     callback : callable, optional
-        Called after every iteration as ``callback(iteration, A, B, c)``
+        Called after every iteration as ``callback(iteration, A, B, γ)``
         (copies), e.g. to record snapshots.
 
     Returns
@@ -291,7 +296,7 @@ def train_cosine_model(
     sq = float(X.multiply(X).sum()) if sp.issparse(X) else float(np.sum(X * X))
     norm = max(sq, 1.0)  # scale the loss so that gtol means the same for any X
     if learn_scale:
-        # dL/dc = −2⟨X, P̃B̃ᵀ⟩ + 2c‖P̃B̃ᵀ‖² is linear in c: its value at c = 0
+        # dL/dγ = −2⟨X, P̃B̃ᵀ⟩ + 2γ‖P̃B̃ᵀ‖² is linear in γ: its value at γ = 0
         # and its slope give the least-squares scale for the initial embeddings.
         _, _, _, slope_at_0 = _cosine_loss_grad(X, XT, sq, A0, B0, 0.0)
         _, _, _, slope_at_1 = _cosine_loss_grad(X, XT, sq, A0, B0, 1.0)
@@ -336,12 +341,12 @@ def escape_to_dot_product(A, B, eps: float):
 
     Given factors ``A', B'`` of dimension m, returns the (m + 2)-dimensional
 
-    ``A_ε = [1 | 0 | εA']``, ``B_ε = [0 | 1 | εB']`` and ``c_ε = 1/ε²``.
+    ``A_ε = [1 | 0 | εA']``, ``B_ε = [0 | 1 | εB']`` and ``γ_ε = 1/ε²``.
 
     With ``k_u = (X 1)_u`` the row sums of X (user activity for 0/1 data),
     ``(XA_ε)_u = (k_u, 0, ε(XA')_u)`` and ``b_{ε,i} = (0, 1, εb'_i)``, so
 
-    ``c_ε cos((XA_ε)_u, b_{ε,i}) → (XA')_u · b'_i / k_u``  as ``ε → 0``:
+    ``γ_ε cos((XA_ε)_u, b_{ε,i}) → (XA')_u · b'_i / k_u``  as ``ε → 0``:
 
     a cosine model with a *learned* scale can approach the dot-product model
     ``dMat(1/k_u) X A'B'ᵀ`` while all its item embeddings collapse towards
@@ -378,7 +383,7 @@ def reconstruct(X, A, B) -> np.ndarray:
     """The model's reconstruction ``X̂ = XABᵀ`` (dense, n x p) (remedy 2).
 
     Depends on ``A, B`` only through ``ABᵀ``, hence is the same for every
-    optimum ``(ÂD, B̂D⁻¹)`` of objective 1 (paper Section 3, second remedy;
+    optimum ``(ÂD, B̂D⁻¹)`` of objective 1 (paper §3, second remedy;
     book chapter 6).
 
     Parameters
@@ -401,7 +406,8 @@ def projected_item_cosine(X, A, B, *, G=None) -> np.ndarray:
     """Cosines between the item columns of ``X̂ = XABᵀ`` (remedy 2).
 
     Items are compared as vectors over users in the data space, not in the
-    embedding space (paper Section 3; book chapter 6). Computed without
+    embedding space (paper §3, second remedy, applied to items: our
+    adaptation, the paper compares users; book chapter 6). Computed without
     forming ``X̂``: ``X̂ᵀX̂ = B (AᵀXᵀXA) Bᵀ``, then
     ``Ω X̂ᵀX̂ Ω`` with ``Ω = dMat(1/‖x̂_j‖)``.
 
@@ -442,32 +448,74 @@ def projected_item_cosine(X, A, B, *, G=None) -> np.ndarray:
     return np.clip((S + S.T) / 2.0, -1.0, 1.0)
 
 
+def projected_user_cosine(X, A, B, users=None) -> np.ndarray:
+    """Cosines between the user rows of ``X̂ = XABᵀ``: the paper's project-back (remedy 2).
+
+    The paper's example of its second remedy (§3) views ``XÂB̂ᵀ`` as a
+    smoothed ``X`` and applies cosine similarity to its rows, i.e. to users
+    described by their (predicted) items in the original item space. Like
+    ``X̂`` itself, the result is the same for every optimum of objective 1.
+
+    Parameters
+    ----------
+    X : array_like or scipy.sparse matrix, shape (n, p)
+    A, B : array_like, shape (p, k)
+    users : array_like of int, optional
+        Indices of the users to compare (all n by default; the result is
+        ``len(users) x len(users)``, so pick a subset for large n).
+
+    Returns
+    -------
+    numpy.ndarray, shape (m, m)
+        Entries in ``[-1, 1]``; a user whose row of ``X̂`` is zero has
+        cosine 0 to every user (convention of
+        :func:`cosim_helpers.similarity.cosine_similarity`).
+    """
+    X = as_data_matrix(X)
+    n, p = X.shape
+    A = as_factor(A, "A", rows=p)
+    B = as_factor(B, "B", rows=p, cols=A.shape[1])
+    if users is None:
+        users = np.arange(n)
+    users = np.asarray(users)
+    if users.ndim != 1 or users.size == 0 or not np.issubdtype(users.dtype, np.integer):
+        raise TypeError("users must be a non-empty 1-D array of integer row indices")
+    if users.min() < -n or users.max() >= n:
+        raise ValueError(f"users must index the {n} rows of X")
+    return cosine_similarity(np.asarray(X[users] @ A) @ B.T)
+
+
 # ---------------------------------------------------------------------------
 # Remedy 3: normalise the data before training
 # ---------------------------------------------------------------------------
 
 
-def standardize_items(X, method: str = "unit_norm"):
-    """Rescale the item columns of ``X`` before training (remedy 3).
+def standardize_items(X, method: str):
+    """Standardise or rescale the item columns of ``X`` before training (remedy 3).
 
-    The paper's third remedy (Section 3; book chapter 6) is to normalise
-    before or during training rather than only afterwards.
+    The paper's third remedy (§3; book chapter 6) is to normalise before or
+    during training rather than only afterwards; its statistical default is
+    to standardise the data, ``"zscore"``. ``"unit_norm"`` is a different
+    normalisation (ours): it rescales without centring. There is no
+    default: the caller says which one is meant.
 
     Parameters
     ----------
     X : array_like or scipy.sparse matrix, shape (n, p)
         Not modified.
-    method : {"unit_norm", "zscore"}
+    method : {"zscore", "unit_norm"}
+        ``"zscore"`` (the paper's standardisation): subtract each column's
+        mean and divide by its standard deviation (``ddof=0``), so every
+        column has zero mean and unit variance; the result is dense.
         ``"unit_norm"``: divide column j by ``‖x_j‖`` (for 0/1 data the
-        square root of item j's popularity count), so every item has the same
-        total weight; zeros stay zeros and sparse input stays sparse (CSR).
-        ``"zscore"``: subtract each column's mean and divide by its
-        standard deviation (``ddof=0``); the result is dense.
+        square root of item j's popularity count), so every column has unit
+        Euclidean norm (not zero mean, not unit variance); zeros stay zeros
+        and sparse input stays sparse (CSR).
         In both, an all-zero (or constant, for z-scores) column becomes 0.
 
     Returns
     -------
-    scipy.sparse.csr_matrix or numpy.ndarray, shape (n, p)
+    numpy.ndarray or scipy.sparse.csr_matrix, shape (n, p)
     """
     if not isinstance(method, str):
         raise TypeError(f"method must be a string, got {type(method).__name__}")
@@ -500,7 +548,7 @@ def matched_lambda(lam: float, X_from, X_to, objective: int) -> float:
     """Carry a regularisation strength over to rescaled data (book chapter 6).
 
     Objective 1 shrinks by ``1/(1 + λ/σ²)`` and objective 2 by
-    ``(1 − λ/σ)_+`` (paper Sections 4 and 5), so multiplying ``X`` by a
+    ``(1 − λ/σ)_+`` (paper §2.2 and §2.3), so multiplying ``X`` by a
     constant ``t`` and ``λ`` by ``t²`` (objective 1) or ``t`` (objective 2)
     gives exactly the same shrinkage. For a non-uniform rescaling (as in
     :func:`standardize_items`) we use the same rule with

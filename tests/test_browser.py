@@ -1,8 +1,8 @@
 """The built book in a real browser, with the network cut off (issue: offline site).
 
-Builds the book exactly as ``make book`` does (reusing its execution cache),
-serves ``_build/html`` on 127.0.0.1 and opens pages in headless Chromium
-(Debian's ``chromium``) through Playwright. Every request that leaves
+Reuses the book that ``make test`` built (or builds it as ``make book``
+does), serves ``_build/html`` on 127.0.0.1 and opens pages in headless
+Chromium (Debian's ``chromium``) through Playwright. Every request that leaves
 127.0.0.1 is blocked and recorded. Screenshots are saved to
 ``_build/screenshots/`` for people to look at.
 
@@ -23,6 +23,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
@@ -47,11 +49,20 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def site():
-    """Build the book (as `make book`) and serve it on 127.0.0.1."""
-    jb = Path(sys.executable).with_name("jupyter-book")
-    build = subprocess.run([str(jb), "build", str(ROOT), "--warningiserror", "--keep-going"],
-                           check=False, capture_output=True, text=True, timeout=1500)
-    assert build.returncode == 0, "book build failed:\n" + build.stdout[-4000:] + build.stderr[-4000:]
+    """Serve the built book on 127.0.0.1, building it (as `make book`) only when needed.
+
+    ``make test`` builds the book first, so this reuses that build and its one
+    execution of the notebooks; run on its own, it builds the book itself.
+    """
+    sys.path.insert(0, str(ROOT / "tools"))
+    import notebooks
+
+    if not (HTML / "index.html").exists() or not notebooks.cache_is_current():
+        notebooks.fill_cache(notebooks.chapter_notebooks())
+        jb = Path(sys.executable).with_name("jupyter-book")
+        build = subprocess.run([str(jb), "build", str(ROOT), "--warningiserror", "--keep-going"],
+                               check=False, capture_output=True, text=True, timeout=1500)
+        assert build.returncode == 0, "book build failed:\n" + build.stdout[-4000:] + build.stderr[-4000:]
     handler = functools.partial(QuietHandler, directory=str(HTML))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from cosim_helpers.data import cluster_similarity, item_order, simulate_clustered
+from cosim_helpers.data import cluster_similarity, draw_items_per_user, item_order, simulate_clustered
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +102,44 @@ def test_bad_parameters_are_rejected(kwargs, error, match):
     params = {"n_users": 100, "n_items": 100, **kwargs}
     with pytest.raises(error, match=match):
         simulate_clustered(**params)
+
+
+def test_items_per_user_tail_is_exact_and_the_clip_does_not_change_it():
+    """P(k_u >= m) = m^(-1/2) for integer m (min 1); clipping at 500 moves mass onto 500 only.
+
+    Book chapter 7: the share of users with k_u >= 500 is therefore not raised
+    by the clip; its deviation from 500^(-1/2) on one data set is sampling noise.
+    """
+    clipped = draw_items_per_user(200_000, 7, max_items=500)
+    free = draw_items_per_user(200_000, 7)
+    assert clipped.max() == 500 and free.max() > 500
+    np.testing.assert_array_equal(clipped >= 500, free >= 500)
+    np.testing.assert_array_equal(np.minimum(free, 500), clipped)
+    for m in (1, 4, 16, 100, 500):
+        share, expected = np.mean(free >= m), m ** -0.5
+        assert abs(share - expected) < 4 * np.sqrt(expected * (1 - expected) / free.size) + 1e-12
+
+
+def test_items_per_user_validation():
+    with pytest.raises(ValueError, match="max_items"):
+        draw_items_per_user(10, 0, min_items=5, max_items=4)
+    with pytest.raises(ValueError, match="activity_exponent"):
+        draw_items_per_user(10, 0, activity_exponent=0.0)
+    with pytest.raises(TypeError, match="activity_exponent"):
+        draw_items_per_user(10, 0, activity_exponent="1")
+
+
+def test_pareto_popularity_has_the_stated_tail():
+    """popularity_law="pareto": p_i = V^(-1/β) / max, so P(p > x·min) = x^(-β) in each cluster (Hill estimate)."""
+    sim = simulate_clustered(n_users=50, n_items=4000, n_clusters=2, seed=4, popularity_law="pareto",
+                             beta_range=(0.5, 0.5))
+    for c in (0, 1):
+        p = np.sort(sim.popularity[sim.clusters == c])
+        assert p[-1] == 1.0
+        ratio = p / p[0]  # = V^(-1/β) / V_max^(-1/β); V_max is close to 1
+        hill = 1.0 / np.mean(np.log(ratio))  # MLE of the Pareto tail exponent
+        assert abs(hill - 0.5) < 0.05
+    zipf = simulate_clustered(n_users=50, n_items=4000, n_clusters=2, seed=4, beta_range=(0.5, 0.5))
+    assert not np.allclose(np.sort(zipf.popularity), np.sort(sim.popularity))
+    with pytest.raises(ValueError, match="popularity_law"):
+        simulate_clustered(n_users=10, n_items=10, popularity_law="lognormal")

@@ -14,17 +14,24 @@ from hypothesis import strategies as st
 from cosim_helpers.data import simulate_clustered
 from cosim_helpers.experiments import (
     FIGURE1_RESCALINGS,
+    RESCALING_NAMES,
     RESCALINGS,
     Panel,
+    SensitivityRow,
     figure1_panels,
     max_prediction_change,
     mean_sd,
     panel_scores,
     power_rescaling,
     power_sweep,
+    power_sweep_trend,
     rescaling_diagonal,
     rescaling_probe,
+    rescaling_scores,
     run_seeds,
+    scale_correlation,
+    score_range,
+    sensitivity_study,
     within_between_means,
 )
 from cosim_helpers.models import fit_objective1, fit_objective2, loss_objective1, loss_objective2
@@ -290,3 +297,110 @@ def test_validation_errors(data):
     with pytest.raises(ValueError, match="values"):
         mean_sd([])
     assert isinstance(figure1_panels(X, clusters, k=K)[0], Panel)
+
+
+def test_one_name_per_rescaling():
+    """Chapters 6-8 label the rescalings from one table: same keys, distinct tags (a)-(d)."""
+    assert set(RESCALING_NAMES) == set(RESCALINGS)
+    tags = [tag for tag, _ in RESCALING_NAMES.values()]
+    assert tags == ["(a)", "(b)", "(c)", "(d)"]
+    assert [RESCALING_NAMES[key][0] for key in FIGURE1_RESCALINGS] == ["(a)", "(b)", "(c)"]
+
+
+def test_scale_correlation_signs():
+    """Column norms constant -> 0, rising with σ -> +1, falling with σ -> −1 (computed by hand)."""
+    rng = np.random.default_rng(0)
+    V = np.linalg.qr(rng.normal(size=(12, 4)))[0]
+    s = np.array([8.0, 4.0, 2.0, 1.0])
+    assert scale_correlation(V, s) == 0.0
+    assert scale_correlation(V * s, s) == pytest.approx(1.0)
+    assert scale_correlation(V / s, s) == pytest.approx(-1.0)
+    # a mixed trend: norms (3, 1, 2, 4) against σ (8, 4, 2, 1); Spearman by hand
+    norms = np.array([3.0, 1.0, 2.0, 4.0])
+    rank_n, rank_s = np.array([3, 1, 2, 4]), np.array([4, 3, 2, 1])
+    expected = 1 - 6 * np.sum((rank_n - rank_s) ** 2) / (4 * (16 - 1))
+    assert scale_correlation(V * norms, s) == pytest.approx(expected)
+
+
+def test_power_sweep_trend_matches_the_sign_of_its_derivative(data):
+    """Column norms of B̂D_α⁻¹ are √w_i σ_i^(−α); d log/d log σ = (1 − w_i) − α.
+
+    So α <= 0 gives norms rising with σ (+1) and α >= 1 norms falling (−1):
+    the extreme end the paper (§4) avoided is α >= 1 on any data.
+    """
+    X, _ = data
+    A, B = fit_objective1(X, K, LAM1)
+    s = top_singular(X, K).s
+    alphas = np.array([-2.0, -0.5, 0.0, 1.0, 3.0])
+    trend = power_sweep_trend(A, B, s, alphas)
+    np.testing.assert_allclose(trend, [1, 1, 1, -1, -1])
+
+
+def test_score_range_drops_anti_correlated_members():
+    scores = np.array([0.9, 0.6, 0.99, 0.8])
+    trends = np.array([0.0, -1.0, 1.0, 0.2])
+    assert score_range(scores) == (0.6, 0.99)
+    assert score_range(scores, trends) == (0.8, 0.99)
+    with pytest.raises(ValueError, match="trend"):
+        score_range(scores, -np.ones(4))
+    with pytest.raises(ValueError, match="shape"):
+        score_range(scores, trends[:2])
+
+
+def test_run_seeds_records_trends(data):
+    study = run_seeds([3], k=K, lam1=LAM1, lam2=LAM2, alphas=[-1.0, 0.0, 2.0], **SMALL)
+    assert study.trends["B=V"][0] == 0.0  # items get V_k: equal column norms
+    assert study.trends["symmetric"][0] == pytest.approx(1.0)
+    np.testing.assert_allclose(study.sweep_trend[0], [1, 1, -1])
+
+
+def test_sensitivity_study_rows_match_independent_runs():
+    """Rows reproduce a direct Figure-1 run; matched λ follows ‖X‖²_F = nnz for 0/1 data."""
+    settings = {"baseline": {}, "cap 5": {"max_items_per_user": 5}, "Dirichlet 0.5": {"user_concentration": 0.5}}
+    rows = sensitivity_study(settings, seed=2, alphas=[0.0, 2.0], k=K, lam1=LAM1, lam2=LAM2, **SMALL)
+    # "Dirichlet 0.5" is the baseline again: the same λ, so no matched row
+    assert [(r.setting, r.lam_choice) for r in rows] == [
+        ("baseline", "paper"), ("cap 5", "paper"), ("cap 5", "matched"), ("Dirichlet 0.5", "paper")]
+    base = simulate_clustered(seed=2, **SMALL)
+    capped = simulate_clustered(seed=2, max_items_per_user=5, **SMALL)
+    ratio = capped.X.nnz / base.X.nnz
+    matched = rows[2]
+    assert matched.lam1 == pytest.approx(LAM1 * ratio) and matched.lam2 == pytest.approx(LAM2 * np.sqrt(ratio))
+    direct = panel_scores(figure1_panels(capped.X, capped.clusters, k=K, lam1=matched.lam1, lam2=matched.lam2,
+                                         rescalings=tuple(RESCALINGS)), capped.clusters)
+    for key in [*RESCALINGS, "obj2"]:
+        assert matched.scores[key] == pytest.approx(direct[key], abs=1e-12)
+    assert rows[3].scores == rows[0].scores
+    np.testing.assert_allclose(matched.sweep[0], direct["symmetric"], atol=1e-12)
+    assert matched.n_kept == np.sum(np.linalg.svd(capped.X.toarray(), compute_uv=False)[:K] > matched.lam2)
+
+
+def test_sensitivity_row_summaries():
+    scores = {"B=V": 0.8, "symmetric": 0.9, "A=V": 0.95, "obj2-like": 0.93, "obj2": 0.97}
+    trends = {"B=V": 0.0, "symmetric": 1.0, "A=V": 1.0, "obj2-like": 1.0}
+    row = SensitivityRow("s", "paper", 1.0, 1.0, 2, scores, trends, np.array([0.96, 0.5]), np.array([1.0, -1.0]))
+    assert row.order_holds and row.obj2_highest
+    assert row.d_range == (0.5, 0.96) and row.reasonable_range == (0.8, 0.96)
+    worse = row._replace(scores={**scores, "obj2": 0.955, "symmetric": 0.99})
+    assert not worse.order_holds and not worse.obj2_highest
+
+
+def test_sensitivity_study_validation():
+    with pytest.raises(ValueError, match="baseline"):
+        sensitivity_study({"other": {}}, **SMALL)
+    with pytest.raises(TypeError, match="seed"):
+        sensitivity_study({"baseline": {"seed": 1}}, **SMALL)
+    with pytest.raises(TypeError, match="settings"):
+        sensitivity_study([], **SMALL)
+
+
+def test_rescaling_scores_match_the_figure1_panels(data, panels):
+    X, clusters = data
+    A, B = fit_objective1(X, K, LAM1)
+    scores = rescaling_scores(A, B, top_singular(X, K).s, LAM1, clusters)
+    expected = panel_scores(panels, clusters)
+    assert list(scores) == list(RESCALINGS)
+    for key, value in scores.items():
+        assert value == pytest.approx(expected[key], abs=1e-12)
+    with pytest.raises(TypeError, match="keys"):
+        rescaling_scores(A, B, top_singular(X, K).s, LAM1, clusters, keys="B=V")

@@ -62,4 +62,36 @@ def test_requirements_are_pinned_and_install_the_package():
     assert reqs[-1] == "-e ."
     unpinned = [r for r in reqs[:-1] if "==" not in r]
     assert unpinned == []
-    assert (ROOT / "runtime.txt").read_text().strip() == "python-3.11"
+    assert (ROOT / "binder" / "runtime.txt").read_text().strip() == "python-3.11"
+
+
+def test_live_code_says_it_needs_the_network():
+    # Thebe loads its script from a CDN and a kernel from Binder: the one online feature.
+    if CONFIG.get("launch_buttons", {}).get("thebe"):
+        readme = (ROOT / "README.md").read_text()
+        index = (ROOT / "book" / "index.md").read_text()
+        assert "Live code needs the network" in readme
+        assert '"Live code" button' in index and "need the network" in index
+
+
+def test_launch_buttons_open_the_reader_notebooks():
+    path = CONFIG["repository"]["path_to_book"]
+    assert path == "reader"
+    for nb in NOTEBOOKS:
+        assert (ROOT / path / nb.relative_to(ROOT)).is_file(), f"no reader notebook for {nb.name}"
+
+
+@pytest.mark.slow
+def test_built_launch_links_point_at_the_repository_branch_and_reader_notebook():
+    html_dir = ROOT / "_build" / "html"
+    if not (html_dir / "index.html").exists():
+        pytest.fail("build the book first (make test does)")
+    owner_repo = CONFIG["repository"]["url"].removeprefix("https://github.com/")
+    branch, path = CONFIG["repository"]["branch"], CONFIG["repository"]["path_to_book"]
+    for nb in NOTEBOOKS:
+        page = (html_dir / nb.relative_to(ROOT)).with_suffix(".html").read_text()
+        target = f"{path}/{nb.relative_to(ROOT)}"
+        binder = f"https://mybinder.org/v2/gh/{owner_repo}/{branch}?urlpath=lab/tree/{target}"
+        colab = f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}/{target}"
+        assert binder in page and colab in page, nb.name
+        assert (ROOT / target).is_file()

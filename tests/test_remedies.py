@@ -1,4 +1,4 @@
-"""Tests for cosim_helpers.remedies (book chapter 6, paper Section 3).
+"""Tests for cosim_helpers.remedies (book chapter 6, paper §3).
 
 Each closed form or gradient is checked against an independent computation:
 finite differences, an explicit dense formula, or a loop.
@@ -19,6 +19,7 @@ from cosim_helpers.remedies import (
     format_table,
     matched_lambda,
     projected_item_cosine,
+    projected_user_cosine,
     reconstruct,
     standardize_items,
     train_cosine_model,
@@ -273,6 +274,40 @@ def test_projected_item_cosine_validation():
         reconstruct(X, A[:5], B)
 
 
+def test_projected_user_cosine_is_the_cosine_of_the_rows_of_X_hat_for_every_D():
+    """The paper's project-back (§3): rows of X̂ = XÂB̂ᵀ, computed explicitly, invariant to D."""
+    X = _binary(n=40, p=12, seed=23)
+    A, B = fit_objective1(X, 4, 3.0)
+    explicit = cosine_similarity(X @ A @ B.T)
+    np.testing.assert_allclose(projected_user_cosine(X, A, B), explicit, atol=1e-12)
+    users = np.array([3, 0, 17])
+    np.testing.assert_allclose(projected_user_cosine(sp.csr_matrix(X), A, B, users), explicit[np.ix_(users, users)],
+                               atol=1e-12)
+    A2, B2 = rescale(A, B, np.array([0.1, 1.0, 10.0, 100.0]))
+    assert not np.allclose(cosine_similarity(X @ A2), cosine_similarity(X @ A))  # user embeddings moved ...
+    np.testing.assert_allclose(projected_user_cosine(X, A2, B2), explicit, atol=1e-10)  # ... X̂ rows did not
+
+
+def test_projected_user_cosine_is_user_cosine_at_D_of_panel_a():
+    """For the closed form, rows of X̂ = U_k dMat(σ_i w_i) V_kᵀ have the cosines of XÂD with D = dMat(w)^{1/2}."""
+    X = _binary(n=50, p=10, seed=24)
+    k, lam = 4, 2.0
+    A, B = fit_objective1(X, k, lam)
+    s = np.linalg.svd(X, compute_uv=False)
+    w = s[:k] ** 2 / (s[:k] ** 2 + lam)
+    A_D, _ = rescale(A, B, np.sqrt(w))
+    np.testing.assert_allclose(projected_user_cosine(X, A, B), cosine_similarity(X @ A_D), atol=1e-10)
+
+
+def test_projected_user_cosine_validation():
+    X = _binary(n=10, p=5, seed=25)
+    A, B = _factors(p=5, k=2)
+    with pytest.raises(TypeError, match="users"):
+        projected_user_cosine(X, A, B, users=[0.5])
+    with pytest.raises(ValueError, match="users"):
+        projected_user_cosine(X, A, B, users=[10])
+
+
 # ---------------------------------------------------------------- remedy 3
 
 
@@ -280,14 +315,14 @@ def test_standardize_unit_norm_columns():
     X = _binary(n=30, p=7, seed=19)
     X[:, 3] = 0.0
     X_before = X.copy()
-    Z = standardize_items(X)
+    Z = standardize_items(X, "unit_norm")
     norms = np.linalg.norm(Z, axis=0)
     np.testing.assert_allclose(np.delete(norms, 3), 1.0, atol=1e-12)
     assert np.all(Z[:, 3] == 0)
     for j in (0, 1, 6):  # each column is the original column over its norm
         np.testing.assert_allclose(Z[:, j], X[:, j] / np.sqrt(X[:, j].sum()), atol=1e-12)
     np.testing.assert_array_equal(X, X_before)
-    Zs = standardize_items(sp.csr_matrix(X))
+    Zs = standardize_items(sp.csr_matrix(X), "unit_norm")
     assert sp.issparse(Zs)
     np.testing.assert_allclose(Zs.toarray(), Z, atol=1e-12)
 
@@ -305,6 +340,15 @@ def test_standardize_zscore_columns():
     expected = (X[:, keep] - X[:, keep].mean(0)) / X[:, keep].std(0)
     np.testing.assert_allclose(Z[:, keep], expected, atol=1e-12)
     np.testing.assert_array_equal(Xs.toarray(), X)  # input untouched
+
+
+def test_standardize_has_no_default_method():
+    """The paper's standardisation (z-score) and unit-norm columns differ; the caller must say which."""
+    with pytest.raises(TypeError):
+        standardize_items(np.eye(3))
+    X = _binary(n=30, p=5, seed=22)
+    Z, U = standardize_items(X, "zscore"), standardize_items(X, "unit_norm")
+    assert np.allclose(Z.mean(axis=0), 0.0) and not np.allclose(U.mean(axis=0), 0.0)
 
 
 def test_standardize_validation():

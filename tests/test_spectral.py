@@ -68,3 +68,57 @@ def test_gram_of_integer_data_is_exact():
     # non-integer data keeps float64 accuracy
     real = sp.csr_matrix(binary.multiply(rng.random((20_000, 30))))
     np.testing.assert_allclose(gram(real), real.toarray().T @ real.toarray(), rtol=1e-13)
+
+
+def planted(shape, k, seed, density=None):
+    """X with known, well-separated top singular values (plus small noise)."""
+    rng = np.random.default_rng(seed)
+    n, p = shape
+    U = np.linalg.qr(rng.standard_normal((n, k)))[0]
+    V = np.linalg.qr(rng.standard_normal((p, k)))[0]
+    s = np.geomspace(100.0, 5.0, k)
+    X = (U * s) @ V.T + 0.01 * rng.standard_normal(shape)
+    if density is not None:  # sparse data with an unknown spectrum
+        X = sp.random(n, p, density=density, random_state=seed, format="csr")
+    return X
+
+
+@pytest.mark.parametrize("shape", [(600, 200), (150, 400)], ids=["tall", "wide"])
+def test_lanczos_matches_the_dense_solver(shape):
+    # The truncated solver of chapter 10 against the exact (dense Gram) path.
+    k = 12
+    X = planted(shape, 2 * k, seed=8)
+    s_d, V_d = top_singular(X, k)
+    s_l, V_l = top_singular(X, k, solver="lanczos")
+    np.testing.assert_allclose(s_l, s_d, rtol=0, atol=1e-11 * s_d[0])
+    # well-separated singular values: the vectors themselves agree (same sign rule)
+    np.testing.assert_allclose(V_l, V_d, atol=1e-9)
+
+
+def test_lanczos_on_sparse_counts_matches_numpy():
+    X = sp.random(2000, 300, density=0.02, random_state=9, format="csr")
+    assert_matches_numpy_svd(X, 5)                      # the dense reference path
+    s_l, V_l = top_singular(X, 20, solver="lanczos")
+    _, s_ref, Vt = np.linalg.svd(X.toarray(), full_matrices=False)
+    np.testing.assert_allclose(s_l, s_ref[:20], rtol=0, atol=1e-11 * s_ref[0])
+    # compare projectors (random sparse data may have close singular values)
+    np.testing.assert_allclose(V_l @ V_l.T, Vt[:20].T @ Vt[:20], atol=1e-7)
+
+
+def test_lanczos_is_deterministic_and_falls_back_for_large_k():
+    X = planted((300, 80), 10, seed=10)
+    a, b = top_singular(X, 6, solver="lanczos"), top_singular(X, 6, solver="lanczos")
+    np.testing.assert_array_equal(a.s, b.s)
+    np.testing.assert_array_equal(a.V, b.V)
+    # k >= min(n, p)/2: no saving, the dense path is used (bit-identical)
+    dense, fallback = top_singular(X, 40), top_singular(X, 40, solver="lanczos")
+    np.testing.assert_array_equal(dense.s, fallback.s)
+    np.testing.assert_array_equal(dense.V, fallback.V)
+
+
+def test_solver_is_checked():
+    X = np.ones((4, 3))
+    with pytest.raises(ValueError, match="solver"):
+        top_singular(X, 1, solver="arpack")
+    with pytest.raises(TypeError, match="solver"):
+        top_singular(X, 1, solver=None)

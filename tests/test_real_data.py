@@ -1,0 +1,96 @@
+"""The shipped real data set of chapter 10: loader checks, PPMI, byte-for-byte rebuild."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from cosim_helpers.real_data import DATA_DIR, WORDNET_STEM, load_wordnet_glosses, ppmi
+
+ROOT = Path(__file__).resolve().parents[1]
+WORDNET = Path("/usr/share/wordnet")
+
+
+def test_shipped_data_is_consistent():
+    data = load_wordnet_glosses()
+    n, p = data.X.shape
+    assert (n, p) == tuple(data.meta["shape"]) and len(data.targets) == p and len(data.contexts) == n
+    assert len(set(data.targets)) == p and len(set(data.contexts)) == n
+    assert np.array_equal(np.bincount(data.labels), data.meta["words_per_category"])
+    assert np.all(data.X.data >= 1) and np.all(data.X.data == np.round(data.X.data))  # counts
+    # a word never co-occurs with itself
+    for j, word in enumerate(data.targets):
+        if word in data.contexts:
+            assert data.X[data.contexts.index(word), j] == 0
+    assert "Princeton University" in data.meta["licence"]["text"]
+    assert (DATA_DIR / f"{WORDNET_STEM}.npz").stat().st_size < 1_000_000
+
+
+def test_corrupt_or_missing_file_is_refused(tmp_path):
+    for suffix in (".npz", ".json"):
+        shutil.copy(DATA_DIR / f"{WORDNET_STEM}{suffix}", tmp_path)
+    load_wordnet_glosses(tmp_path)  # the copy loads
+    npz = tmp_path / f"{WORDNET_STEM}.npz"
+    raw = bytearray(npz.read_bytes())
+    raw[len(raw) // 2] ^= 1
+    npz.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="SHA-256"):
+        load_wordnet_glosses(tmp_path)
+    npz.unlink()
+    with pytest.raises(FileNotFoundError, match="build_real_data"):
+        load_wordnet_glosses(tmp_path)
+
+
+def ppmi_by_loops(C, cds):
+    """The PPMI definition entry by entry (independent of the vectorised code)."""
+    C = np.asarray(C, dtype=float)
+    N = C.sum()
+    ctx = C.sum(axis=1) ** cds
+    out = np.zeros_like(C)
+    for c in range(C.shape[0]):
+        for w in range(C.shape[1]):
+            if C[c, w] > 0:
+                pmi = np.log((C[c, w] / N) / ((ctx[c] / ctx.sum()) * (C[:, w].sum() / N)))
+                out[c, w] = max(0.0, pmi)
+    return out
+
+
+@pytest.mark.parametrize("cds", [1.0, 0.75])
+def test_ppmi_matches_its_definition(cds):
+    C = np.random.default_rng(0).poisson(0.7, size=(12, 9)).astype(float)
+    C[3] = 0  # an empty context
+    before = C.copy()
+    M = ppmi(sp.csr_matrix(C), cds=cds)
+    np.testing.assert_allclose(M.toarray(), ppmi_by_loops(C, cds), rtol=1e-12, atol=1e-14)
+    assert sp.issparse(M) and np.all(M.data > 0)
+    np.testing.assert_array_equal(C, before)
+    np.testing.assert_allclose(ppmi(C, cds=cds).toarray(), M.toarray())  # dense input too
+
+
+def test_ppmi_rejects_bad_input():
+    with pytest.raises(ValueError, match="cds"):
+        ppmi(np.ones((2, 2)), cds=0)
+    with pytest.raises(ValueError, match="non-negative"):
+        ppmi(-np.ones((2, 2)))
+    with pytest.raises(ValueError, match="all zeros"):
+        ppmi(np.zeros((2, 2)))
+
+
+@pytest.mark.skipif(not (WORDNET / "data.noun").is_file(),
+                    reason="Debian's wordnet-base is not installed (apt-get install wordnet-base); "
+                           "the rebuild needs /usr/share/wordnet")
+def test_rebuild_from_debian_wordnet_is_byte_identical(tmp_path):
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "build_real_data.py"), "--out", str(tmp_path)],
+                   check=True, capture_output=True)
+    for suffix in (".npz", ".json"):
+        name = f"{WORDNET_STEM}{suffix}"
+        shipped = hashlib.sha256((DATA_DIR / name).read_bytes()).hexdigest()
+        rebuilt = hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
+        assert rebuilt == shipped, f"{name}: the rebuild differs from the shipped file"

@@ -1,0 +1,230 @@
+"""Execute the chapter notebooks once, and keep the committed ones light.
+
+One execution serves everything: the notebooks are executed in parallel into
+the book's jupyter-cache (``_build/.jupyter_cache``, the cache Jupyter Book
+reads), and from there
+
+* ``jupyter-book build`` renders them (it finds every notebook cached),
+* the notebook tests (``tests/nbval_build.py``) compare the stored outputs
+  with nbval's rules against the cached execution,
+* ``execute`` copies the fresh outputs back into ``book/*.ipynb``.
+
+The cache is keyed by the code cells, so a change to the package would not
+invalidate it: a fingerprint of everything the notebooks import besides their
+own code (``cosim_helpers/``, ``data/``, ``requirements.txt``) is stored next
+to the cache, and a different fingerprint empties it.
+
+Committed notebooks keep what nbval compares (stream, text/plain and
+text/markdown outputs) and nothing that bloats or churns: images, HTML (the
+static twins), widget state and per-cell execution timestamps are removed,
+and execution counts are renumbered 1, 2, ... (nbval only checks cells that
+have a count, so the counts must stay).
+
+Usage (see the Makefile)::
+
+    python tools/notebooks.py cache   [NB ...]   # execute what is not cached yet
+    python tools/notebooks.py execute [NB ...]   # cache, then refresh stored outputs
+    python tools/notebooks.py check   [NB ...]   # storage policy; exit 1 on violations
+    python tools/notebooks.py strip   [NB ...]   # apply the storage policy in place
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+CACHE = ROOT / "_build" / ".jupyter_cache"
+FINGERPRINT = CACHE.parent / "package.sha256"
+#: What the notebooks import besides their own cells: a change here re-executes them.
+INPUTS = ("cosim_helpers/**/*", "data/**/*", "requirements.txt")
+#: Output data kept in committed notebooks (everything nbval compares here).
+KEPT_DATA = ("text/plain", "text/markdown", "text/latex")
+TIMEOUT = 900
+
+
+def chapter_notebooks() -> list[Path]:
+    """The book's notebooks, in file order."""
+    return sorted(BOOK.glob("*.ipynb"))
+
+
+def fingerprint() -> str:
+    """SHA-256 over the files the notebooks depend on besides their own code."""
+    digest = hashlib.sha256()
+    files = sorted({p for pattern in INPUTS for p in ROOT.glob(pattern) if p.is_file()})
+    for path in files:
+        if "__pycache__" in path.parts:
+            continue
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _open_cache():
+    from jupyter_cache import get_cache
+
+    return get_cache(str(CACHE))
+
+
+def cache_is_current() -> bool:
+    """True when the cache was filled with the package as it is now."""
+    return FINGERPRINT.exists() and FINGERPRINT.read_text().strip() == fingerprint()
+
+
+def cached_notebook(path: Path):
+    """The cached execution of ``path`` (matched by its code cells), or None."""
+    cache = _open_cache()
+    nb = nbformat.read(path, as_version=4)
+    try:
+        _, merged = cache.merge_match_into_notebook(nb)
+    except KeyError:
+        return None
+    return merged
+
+
+def fill_cache(paths: list[Path]) -> None:
+    """Execute every notebook in ``paths`` that is not cached, two at a time.
+
+    Raises SystemExit with the failing notebook's traceback when one fails.
+    """
+    from jupyter_cache.executors import load_executor
+
+    current = fingerprint()
+    if not cache_is_current() and CACHE.exists():
+        print("notebooks: the package changed since the last execution; emptying the cache", flush=True)
+        shutil.rmtree(CACHE)
+    cache = _open_cache()
+    todo = []
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        try:
+            cache.match_cache_notebook(nb)
+        except KeyError:
+            todo.append(path)
+    FINGERPRINT.parent.mkdir(parents=True, exist_ok=True)
+    if not todo:
+        print(f"notebooks: all {len(paths)} executions are cached", flush=True)
+        FINGERPRINT.write_text(current + "\n")
+        return
+    print(f"notebooks: executing {len(todo)} of {len(paths)} (two at a time): "
+          + ", ".join(p.name for p in todo), flush=True)
+    for record in cache.list_project_records():
+        cache.remove_nb_from_project(record.pk)
+    # Later chapters run longest: start them first so that both workers stay busy.
+    for path in sorted(todo, reverse=True):
+        cache.add_nb_to_project(str(path))
+    logger = logging.getLogger("notebooks")
+    logging.basicConfig(level=logging.INFO, format="notebooks: %(message)s", stream=sys.stdout)
+    start = time.perf_counter()
+    executor = load_executor("local-parallel", cache=cache, logger=logger)
+    result = executor.run_and_cache(timeout=TIMEOUT, allow_errors=False)
+    failed = list(result.errored)
+    if failed:
+        for record in cache.list_project_records():
+            if record.traceback:
+                print(f"\n--- {record.uri} failed ---\n{record.traceback}", file=sys.stderr)
+        raise SystemExit(f"notebooks: execution failed: {', '.join(map(str, failed))}")
+    print(f"notebooks: executed in {time.perf_counter() - start:.0f} s", flush=True)
+    FINGERPRINT.write_text(current + "\n")
+
+
+def strip(nb) -> None:
+    """Apply the storage policy to ``nb`` in place (see the module docstring)."""
+    nb.metadata.pop("widgets", None)
+    count = 0
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        if cell.cell_type != "code":
+            continue
+        count += 1
+        cell.execution_count = count
+        outputs = []
+        for out in cell.get("outputs", []):
+            previous = outputs[-1] if outputs else None
+            if (out.output_type == "stream" and previous is not None
+                    and previous.output_type == "stream" and previous.name == out.name):
+                previous.text += out.text  # one block per stream, as the book shows it
+                continue
+            if out.output_type in ("display_data", "execute_result"):
+                out.data = {k: v for k, v in out.data.items() if k in KEPT_DATA}
+                out.metadata = {}
+                if not out.data:
+                    continue
+                if out.output_type == "execute_result":
+                    out.execution_count = count
+            outputs.append(out)
+        cell.outputs = outputs
+
+
+def violations(nb) -> list[str]:
+    """Everything in ``nb`` that the storage policy forbids (empty when clean)."""
+    found = []
+    if "widgets" in nb.metadata:
+        found.append("notebook metadata holds widget state")
+    count = 0
+    for index, cell in enumerate(nb.cells):
+        if "execution" in cell.metadata:
+            found.append(f"cell {index}: execution timestamps in metadata")
+        if cell.cell_type != "code":
+            continue
+        count += 1
+        if cell.execution_count != count:
+            found.append(f"cell {index}: execution count {cell.execution_count}, expected {count}")
+        for out in cell.get("outputs", []):
+            if out.output_type == "error":
+                found.append(f"cell {index}: a stored error")
+            for key in out.get("data", {}):
+                if key not in KEPT_DATA:
+                    found.append(f"cell {index}: stored {key} output")
+    return found
+
+
+def execute(paths: list[Path]) -> None:
+    """Execute (or reuse the cached execution of) ``paths`` and store their outputs."""
+    fill_cache(paths)
+    for path in paths:
+        merged = cached_notebook(path)
+        if merged is None:
+            raise SystemExit(f"notebooks: {path.name} is not in the cache after execution")
+        strip(merged)
+        nbformat.write(merged, path)
+        print(f"notebooks: stored outputs of {path.relative_to(ROOT)}", flush=True)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["cache", "execute", "check", "strip"])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every book/*.ipynb")
+    args = parser.parse_args(argv)
+    paths = [p.resolve() for p in args.notebooks] or chapter_notebooks()
+    missing = [str(p) for p in paths if not p.is_file() or p.suffix != ".ipynb"]
+    if missing:
+        parser.error("not a notebook: " + ", ".join(missing))
+    if args.command == "cache":
+        fill_cache(paths)
+    elif args.command == "execute":
+        execute(paths)
+    elif args.command == "strip":
+        for path in paths:
+            nb = nbformat.read(path, as_version=4)
+            strip(nb)
+            nbformat.write(nb, path)
+    else:
+        bad = {p: violations(nbformat.read(p, as_version=4)) for p in paths}
+        for path, found in bad.items():
+            for line in found:
+                print(f"{path.relative_to(ROOT)}: {line}")
+        return 1 if any(bad.values()) else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
