@@ -1,9 +1,9 @@
 """Exact (sympy) derivations behind chapters 4 and 5 of the book.
 
-The paper's two objectives (Eq. 1 and Eq. 2) are solved in closed form for
-any ``X``; here we do the cases small enough for a computer-algebra system to
-do *exactly*, so that the chapters can display every step and the tests can
-check it:
+The paper's two objectives (Eq. 1 and Eq. 2, §2.1) are solved in closed form
+for any ``X`` (§2.2 and §2.3); here we do the cases small enough for a
+computer-algebra system to do *exactly*, so that the chapters can display
+every step and the tests can check it:
 
 * :func:`objective1_scalar` and :func:`objective2_scalar`: the one-dimensional
   case (``X = [σ]``, ``k = 1``, scalar embeddings ``a, b``) of Eq. 1 and
@@ -17,8 +17,8 @@ check it:
 Each function returns a :class:`Derivation`: a title, a list of
 ``(explanation, sympy object)`` steps and a dict of results. In a notebook
 it renders as Markdown with LaTeX maths; the results are ordinary sympy
-expressions in the module's symbols :data:`sigma`, :data:`lam` and
-:data:`d`, e.g. ``float(res.result["m"].subs({sigma: 2, lam: 1}))``.
+expressions in the module's symbols :data:`sigma`, :data:`lam`, :data:`d`
+and :data:`t`, e.g. ``float(res.result["m"].subs({sigma: 2, lam: 1}))``.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ d = sympy.Symbol("d", nonzero=True, real=True)
 _a, _b = sympy.symbols("a b", real=True)
 _m, _y = sympy.symbols("m y", real=True)
 _P, _Q = sympy.symbols("P Q", real=True)
+#: The size ``t = |PQ| > 0`` of a negative product ``PQ = −t`` (objective 2, step 3).
+t = sympy.Symbol("t", positive=True)
 _d_pos = sympy.Symbol("d", positive=True)
 
 # An exact, non-diagonal rotation (the Pythagorean triple 3-4-5) for the
@@ -116,12 +118,13 @@ def _scalar_losses():
 
 
 def objective1_scalar() -> Derivation:
-    """Minimise objective 1 (paper Eq. 1) for ``X = [σ]``, ``k = 1``.
+    """Minimise objective 1 (paper Eq. 1, §2.1; solved in §2.2) for ``X = [σ]``, ``k = 1``.
 
     ``ℓ₁(a, b) = (σ − σab)² + λ(ab)²`` depends on ``(a, b)`` only through
     ``m = ab``; it is a convex quadratic in ``m`` with minimiser
     ``m* = σ²/(σ² + λ) = 1/(1 + λ/σ²)`` (book chapter 4). Every ``(a, b)``
-    with ``ab = m*`` is optimal: a whole hyperbola of optima.
+    with ``ab = m*`` is optimal: a whole hyperbola of optima (the D-freedom
+    of §2.1).
 
     Returns
     -------
@@ -164,23 +167,34 @@ def objective1_scalar() -> Derivation:
 
 
 def objective2_scalar() -> Derivation:
-    """Minimise objective 2 (paper Eq. 2) for ``X = [σ]``, ``k = 1``.
+    """Minimise objective 2 (paper Eq. 2, §2.1; solved in §2.3) for ``X = [σ]``, ``k = 1``.
 
     ``ℓ₂(a, b) = (σ − σab)² + λ((σa)² + b²)``. With ``P = σa`` (the user
-    embedding) and ``Q = b`` (the item embedding),
-    ``λ(P² + Q²) = 2λPQ + λ(P − Q)²`` (AM-GM with its remainder), so
-    ``ℓ₂ >= g(y) = (σ − y)² + 2λy`` for ``y = PQ >= 0``, with equality iff
-    ``P = Q``. Minimising the convex ``g`` over ``y >= 0`` gives the soft
-    threshold ``y* = (σ − λ)_+`` (the case ``σ <= λ`` gives 0), hence
-    ``σa = b = √((σ − λ)_+)`` (book chapter 5).
+    embedding) and ``Q = b`` (the item embedding):
+
+    1. Replacing ``(P, Q)`` by ``(|P|, |Q|)`` keeps the penalty and never
+       increases the residual, because ``σ > 0``: for ``PQ = −t < 0`` the
+       residual drops by ``(σ + t)² − (σ − t)² = 4σt >= 0``, whatever ``λ``.
+       So it suffices to minimise over ``P, Q >= 0``, i.e. ``y = PQ >= 0``.
+       (Comparing ``g(−|y|)`` with ``g(|y|)`` instead would not do:
+       ``g(−|y|) − g(|y|) = 4|y|(σ − λ)`` is negative for ``σ < λ``.)
+    2. ``λ(P² + Q²) = 2λPQ + λ(P − Q)²`` (AM-GM with its remainder), so
+       ``ℓ₂ >= g(y) = (σ − y)² + 2λy`` with equality iff ``P = Q``.
+    3. Minimising the convex ``g`` over ``y >= 0`` gives the soft threshold
+       ``y* = (σ − λ)_+ = ρ`` (the case ``σ <= λ`` gives 0), hence
+       ``σa = b = √ρ`` up to a common sign (book chapter 5).
 
     Returns
     -------
     Derivation
         ``result`` holds ``"loss"`` (ℓ₂ in ``a, b``), ``"y"`` (optimal
         ``PQ = σab``, a Piecewise), ``"P"`` (= ``"b"`` = ``√y*``), ``"a"``,
-        ``"b"``, ``"m"`` (optimal ``ab = (1 − λ/σ)_+``) and ``"min_loss"``
-        (a Piecewise: ``2λσ − λ²`` if ``σ > λ``, else ``σ²``).
+        ``"b"``, ``"m"`` (optimal ``ab = (1 − λ/σ)_+``), ``"min_loss"``
+        (a Piecewise: ``2λσ − λ²`` if ``σ > λ``, else ``σ²``),
+        ``"sign_gain"`` (the residual drop ``(σ + t)² − (σ − t)²`` from
+        flipping a negative product ``PQ = −t``, expanded: ``4σt``) and
+        ``"g_sign_gap"`` (``g(−t) − g(t) = 4t(σ − λ)``, the comparison that
+        does *not* justify step 1), both in the positive symbol :data:`t`.
     """
     _, loss2 = _scalar_losses()
     loss_pq = (sigma - _P * _Q) ** 2 + lam * (_P**2 + _Q**2)
@@ -188,7 +202,11 @@ def objective2_scalar() -> Derivation:
         raise AssertionError("objective 2 does not reduce to the P, Q form")
     remainder = loss_pq - ((sigma - _P * _Q) ** 2 + 2 * lam * _P * _Q)
     remainder = sympy.factor(remainder)
+    # Step 3: flipping a negative product PQ = −t to +t lowers the residual by 4σt >= 0.
+    sign_drop = (sigma + t) ** 2 - (sigma - t) ** 2
+    sign_gain = sympy.expand(sign_drop)
     g = (sigma - _y) ** 2 + 2 * lam * _y
+    g_sign_gap = sympy.factor(sympy.expand(g.subs(_y, -t) - g.subs(_y, t)))
     grad = sympy.diff(g, _y)
     (y_root,) = sympy.solve(sympy.Eq(grad, 0), _y)
     y_star = sympy.Piecewise((y_root, sigma > lam), (0, True))
@@ -201,16 +219,23 @@ def objective2_scalar() -> Derivation:
         ("Objective 2 for $X = [\\sigma]$ and scalar embeddings $a, b$:", _eq(_ell(2, _a, _b), loss2)),
         (("With the user embedding $P = \\sigma a$ and the item embedding $Q = b$ it is the usual "
          "matrix-factorisation loss:"), _eq(_Tex(r"\ell_2"), loss_pq)),
+        (("Replacing $(P, Q)$ by $(|P|, |Q|)$ keeps the penalty and never increases the residual: "
+         "if $PQ = -t < 0$, the residual drops from $(\\sigma + t)^2$ to $(\\sigma - t)^2$, by "
+         "$4\\sigma t \\ge 0$ for every $\\lambda$. So we may take $P, Q \\ge 0$, hence $PQ \\ge 0$. "
+         "(Comparing $g(-t)$ with $g(t)$ for the $g$ of the next steps would not do: "
+         "$g(-t) - g(t) = 4t(\\sigma - \\lambda)$ is negative when $\\sigma < \\lambda$.)"),
+         _eq(sign_drop, sign_gain)),
         (("Its penalty exceeds $2\\lambda PQ$ by a square (AM-GM with the remainder written out), "
          "so $\\ell_2 \\ge g(PQ)$ with equality if and only if $P = Q$:"),
          _eq(loss_pq - ((sigma - _P * _Q) ** 2 + 2 * lam * _P * _Q), remainder)),
-        (("Here $g(y) = (\\sigma - y)^2 + 2\\lambda y$; a negative $y$ never helps, because "
-         "$g(-|y|) > g(|y|)$, so minimise over $y \\ge 0$. Stationarity:"), _eq(grad, 0)),
+        (("Here $g(y) = (\\sigma - y)^2 + 2\\lambda y$, to be minimised over $y \\ge 0$ "
+         "(step 3). Stationarity:"), _eq(grad, 0)),
         (("$g$ is convex ($g'' = 2$). If $\\sigma > \\lambda$ the stationary point "
          "$y = \\sigma - \\lambda$ is feasible; if $\\sigma \\le \\lambda$, $g' \\ge 0$ on "
          "$y \\ge 0$ and the minimum is at $y = 0$. Together: the soft threshold"),
          _eq(_Tex("y^{*}"), y_star)),
-        ("Equality in step 3 needs $P = Q$ (up to a common sign, the $1\\times1$ rotation):",
+        (("Equality in steps 3 and 4 needs $|P| = |Q|$ and $PQ \\ge 0$, i.e. $P = Q$ (up to a "
+          "common sign, the $1\\times1$ rotation):"),
          _eq(_Tex(r"\sigma a"), _eq(_Tex("b"), p_star))),
         ("So the optimal product $ab$ shrinks by $(1 - \\lambda/\\sigma)_+$ and the minimal loss is",
          _eq(_Tex(r"\ell_2^{*}"), min_loss)),
@@ -219,17 +244,17 @@ def objective2_scalar() -> Derivation:
         "Objective 2 (paper Eq. 2) with k = 1",
         steps,
         {"loss": loss2, "y": y_star, "P": p_star, "a": a_star, "b": b_star, "m": m_star,
-         "min_loss": min_loss},
+         "min_loss": min_loss, "sign_gain": sign_gain, "g_sign_gap": g_sign_gap},
     )
 
 
 def rescaling_scalar() -> Derivation:
-    """The rescaling ``(a, b) -> (ad, b/d)`` in both objectives, ``k = 1``.
+    """The rescaling ``(a, b) -> (ad, b/d)`` (paper §2.1) in both objectives, ``k = 1``.
 
     Objective 1 (paper Eq. 1) is unchanged for every ``d != 0`` (book
     chapter 4). Objective 2 (paper Eq. 2) changes by
     ``λ(σ²a²(d² − 1) + b²(1/d² − 1))``; at its optimum
-    ``σa = b = √(σ − λ)`` (``σ > λ``) this is ``λ(σ − λ)(d − 1/d)²``,
+    ``σa = b = √ρ``, ``ρ = σ − λ > 0``, this is ``λρ(d − 1/d)²``,
     zero only for ``d = ±1`` (book chapter 5).
 
     Returns
@@ -247,8 +272,8 @@ def rescaling_scalar() -> Derivation:
     change2 = lam * (sigma**2 * _a**2 * (d**2 - 1) + _b**2 * (1 / d**2 - 1))
     if sympy.simplify(loss2.xreplace(rescaled) - loss2 - change2) != 0:  # pragma: no cover
         raise AssertionError("objective-2 change is not λ(σ²a²(d² − 1) + b²(1/d² − 1))")
-    c = sympy.sqrt(sigma - lam)  # σa = b = c at the optimum (σ > λ)
-    at_opt = change2.xreplace({_a: c / sigma, _b: c})
+    root_rho = sympy.sqrt(sigma - lam)  # σa = b = √ρ at the optimum (σ > λ)
+    at_opt = change2.xreplace({_a: root_rho / sigma, _b: root_rho})
     at_opt_pos = at_opt.xreplace({d: _d_pos})
     stationary = sympy.solve(sympy.diff(at_opt_pos, _d_pos), _d_pos)
     curvature = sympy.simplify(sympy.diff(at_opt_pos, _d_pos, 2).subs(_d_pos, 1))
@@ -291,14 +316,15 @@ def _check_objective_and_k(objective, k):
 def _parametrisation(objective):
     """Symbols, σ² and the closed-form diagonals of Â, B̂ for the 2-item X.
 
-    Objective 1: ``ρ_i = √(σ_i²/(σ_i²+λ))`` in (0, 1), so ``σ_i² = λρ_i²/(1 − ρ_i²)``
-    and ``Â = B̂ = V dMat(ρ)``. Objective 2: ``σ_i = λ + ε_i²`` (``σ_i > λ``),
-    so ``Â = V dMat(ε_i/σ_i)``, ``B̂ = V dMat(ε_i)``. Both are bijections of
+    Objective 1: ``h_i = √w_i = √(σ_i²/(σ_i²+λ))`` in (0, 1), so
+    ``σ_i² = λh_i²/(1 − h_i²)`` and ``Â = B̂ = V dMat(h)``. Objective 2:
+    ``σ_i = λ + ε_i²`` (``σ_i > λ``, so ``ρ_i = ε_i²``), hence
+    ``Â = V dMat(ε_i/σ_i)``, ``B̂ = V dMat(ε_i)``. Both are bijections of
     the admissible σ's onto positive parameters and keep everything rational.
     """
     if objective == 1:
-        params = sympy.symbols("rho_1 rho_2", positive=True)
-        s2 = [lam * r**2 / (1 - r**2) for r in params]
+        params = sympy.symbols("h_1 h_2", positive=True)
+        s2 = [lam * h**2 / (1 - h**2) for h in params]
         return params, s2, list(params), list(params)
     params = sympy.symbols("epsilon_1 epsilon_2", positive=True)
     s = [lam + e**2 for e in params]
@@ -338,7 +364,7 @@ def _gradient(objective, k, s2, a_diag, b_diag):
 
 
 def stationarity(objective: int, k: int) -> Derivation:
-    """Gradient of paper Eq. 1 or Eq. 2 at its closed form, exactly (2 items).
+    """Gradient of paper Eq. 1 or Eq. 2 at its closed form (§2.2, §2.3), exactly (2 items).
 
     ``X = U dMat(σ₁, σ₂) Vᵀ`` with symbolic ``σ₁, σ₂, λ > 0``, the
     non-diagonal rotation ``V = [[3, −4], [4, 3]]/5`` and any ``U`` with
@@ -350,8 +376,9 @@ def stationarity(objective: int, k: int) -> Derivation:
 
     sympy differentiates the loss and the gradient simplifies to the zero
     matrix for all admissible ``σ₁, σ₂, λ``. To keep the algebra rational
-    (and fast) the σ's are parametrised: ``ρ_i = √(σ_i²/(σ_i²+λ))`` for
-    objective 1, ``σ_i = λ + ε_i²`` for objective 2; both are bijections.
+    (and fast) the σ's are parametrised: ``h_i = √w_i = √(σ_i²/(σ_i²+λ))``
+    for objective 1, ``σ_i = λ + ε_i²`` (i.e. ``ρ_i = ε_i²``) for objective 2;
+    both are bijections.
     Stationarity is necessary, not sufficient, for optimality; the proofs
     in chapters 4 and 5 show these stationary points are the minima.
 
@@ -374,11 +401,11 @@ def stationarity(objective: int, k: int) -> Derivation:
     sig2 = sympy.Matrix(s2)
     names = ", ".join(sympy.latex(p_) for p_ in params)
     if objective == 1:
-        param_text = (f"Parametrise by the shrinkage roots ${names}$, "
-                      "$\\rho_i^2 = \\sigma_i^2/(\\sigma_i^2+\\lambda)$, so that")
+        param_text = (f"Parametrise by the roots ${names}$ of the shrinkage factors, "
+                      "$h_i^2 = w_i = \\sigma_i^2/(\\sigma_i^2+\\lambda)$, so that")
     else:
         param_text = (f"Parametrise by ${names} > 0$ with $\\sigma_i = \\lambda + \\epsilon_i^2$ "
-                      "(i.e. $\\sigma_i > \\lambda$), so that")
+                      "(i.e. $\\sigma_i > \\lambda$ and $\\rho_i = \\epsilon_i^2$), so that")
     steps = (
         ("Two items, $X = U\\,\\mathrm{dMat}(\\sigma_1, \\sigma_2)\\,V^\\top$ with the rotation",
          _eq(_Tex("V"), _V2)),

@@ -7,8 +7,10 @@
   matrix, the quantity chapter 1 shows to be changed by a rescaling ``D``.
 * :func:`format_table`: a labelled matrix as fixed-width text, rounded so
   that the printed output is identical on every machine.
-* Dropout on the input layer (book chapter 3, the link between the paper's
-  Eq. 1 and denoising autoencoders, Steck 2020): the exact expectation
+* Dropout on the input layer (book chapter 3: the paper, §2.1, calls its
+  Eq. 1 "equivalent" to denoising autoencoders, citing Steck 2020; chapter 3
+  shows the expectations agree exactly only when all columns of ``X`` have
+  the same norm): the exact expectation
   :func:`expected_dropout_loss`, an exact enumeration over all dropout masks
   :func:`enumerated_dropout_loss`, and Monte-Carlo draws
   :func:`dropout_loss_samples`.
@@ -17,7 +19,8 @@ Dropout convention used throughout ("inverted dropout"): each entry of the
 input is kept independently with probability ``1 − q`` and then divided by
 ``1 − q``, so that the corrupted input ``Z = (X ⊙ Δ) / (1 − q)`` has
 expectation ``X``. The loss of one draw is the denoising loss
-``‖X − Z W‖²_F`` (reconstruct the clean ``X`` from the corrupted input).
+``‖X − Z M‖²_F`` (reconstruct the clean ``X`` from the corrupted input) for
+the autoencoder's p x p weight matrix ``M`` (``M = ABᵀ`` in the paper).
 """
 
 from __future__ import annotations
@@ -160,39 +163,40 @@ def format_table(M, row_labels, col_labels, digits: int = 3, width: int = 13) ->
     return "\n".join(lines)
 
 
-def _check_dropout_inputs(X, W, q):
+def _check_dropout_inputs(X, M, q):
     X = as_factor(X, "X")
-    W = as_factor(W, "W", rows=X.shape[1], cols=X.shape[1])
+    M = as_factor(M, "M", rows=X.shape[1], cols=X.shape[1])
     if isinstance(q, bool) or not isinstance(q, numbers.Real):
         raise TypeError(f"q must be a real number, got {type(q).__name__}")
     q = float(q)
     if not 0.0 <= q < 1.0:
         raise ValueError(f"q (the dropout rate) must satisfy 0 <= q < 1, got {q}")
-    return X, W, q
+    return X, M, q
 
 
-def _masked_losses(X, W, q, keep):
-    """``‖X − ((X ⊙ keep_s) / (1 − q)) W‖²_F`` for each mask ``keep_s`` (shape (s, n, p))."""
-    R = X[None, :, :] - ((X[None, :, :] * keep) / (1.0 - q)) @ W
+def _masked_losses(X, M, q, keep):
+    """``‖X − ((X ⊙ keep_s) / (1 − q)) M‖²_F`` for each mask ``keep_s`` (shape (s, n, p))."""
+    R = X[None, :, :] - ((X[None, :, :] * keep) / (1.0 - q)) @ M
     return np.einsum("sij,sij->s", R, R)
 
 
-def expected_dropout_loss(X, W, q: float) -> float:
+def expected_dropout_loss(X, M, q: float) -> float:
     """Exact expectation of the denoising loss under input dropout (book chapter 3).
 
-    ``E_Δ ‖X − ((X ⊙ Δ)/(1 − q)) W‖²_F = ‖X − XW‖²_F + (q/(1 − q)) ‖Λ^{1/2} W‖²_F``
-    with ``Λ = dMat(diag(XᵀX))`` (the squared column norms of ``X``) and
+    ``E_Δ ‖X − ((X ⊙ Δ)/(1 − q)) M‖²_F = ‖X − XM‖²_F + (q/(1 − q)) ‖Γ^{1/2} M‖²_F``
+    with ``Γ = dMat(diag(XᵀX))`` (the squared column norms of ``X``) and
     ``Δ`` a matrix of independent Bernoulli(1 − q) "keep" indicators. This is
     the relation between dropout and an L2 penalty used by Steck (2020); the
-    book derives it in chapter 3. With ``W = ABᵀ`` and all columns of ``X`` of
-    the same squared norm ``c`` it is objective 1 (paper Eq. 1) with
-    ``λ = c q/(1 − q)``.
+    book derives it in chapter 3. With ``M = ABᵀ`` and all columns of ``X`` of
+    the same squared norm ``γ`` it is objective 1 (paper Eq. 1) with
+    ``λ = γ q/(1 − q)``; with unequal column norms it is not objective 1
+    for any ``λ``.
 
     Parameters
     ----------
     X : array_like, shape (n, p)
         Dense data matrix.
-    W : array_like, shape (p, p)
+    M : array_like, shape (p, p)
         The autoencoder's weight matrix (``ABᵀ`` in the paper).
     q : float
         Dropout rate, ``0 <= q < 1``.
@@ -201,14 +205,14 @@ def expected_dropout_loss(X, W, q: float) -> float:
     -------
     float
     """
-    X, W, q = _check_dropout_inputs(X, W, q)
-    R = X - X @ W
+    X, M, q = _check_dropout_inputs(X, M, q)
+    R = X - X @ M
     col_sq = np.einsum("ui,ui->i", X, X)  # diag(XᵀX)
-    penalty = float(np.sum(col_sq[:, None] * W * W))  # ‖Λ^{1/2} W‖²_F
+    penalty = float(np.sum(col_sq[:, None] * M * M))  # ‖Γ^{1/2} M‖²_F
     return float(np.sum(R * R)) + q / (1.0 - q) * penalty
 
 
-def enumerated_dropout_loss(X, W, q: float) -> float:
+def enumerated_dropout_loss(X, M, q: float) -> float:
     """The same expectation as :func:`expected_dropout_loss`, by brute force.
 
     Sums the loss of every dropout mask times its probability. Masks that
@@ -222,7 +226,7 @@ def enumerated_dropout_loss(X, W, q: float) -> float:
     X : array_like, shape (n, p)
         Dense data matrix with at most ``MAX_ENUMERATED_ENTRIES`` (20)
         non-zero entries.
-    W : array_like, shape (p, p)
+    M : array_like, shape (p, p)
     q : float
         Dropout rate, ``0 <= q < 1``.
 
@@ -235,7 +239,7 @@ def enumerated_dropout_loss(X, W, q: float) -> float:
     ValueError
         If ``X`` has more than ``MAX_ENUMERATED_ENTRIES`` non-zero entries.
     """
-    X, W, q = _check_dropout_inputs(X, W, q)
+    X, M, q = _check_dropout_inputs(X, M, q)
     rows, cols = np.nonzero(X)
     m = len(rows)
     if m > MAX_ENUMERATED_ENTRIES:
@@ -253,12 +257,12 @@ def enumerated_dropout_loss(X, W, q: float) -> float:
         prob = (1.0 - q) ** n_keep * q ** (m - n_keep)
         keep = np.zeros((len(codes), n, p))
         keep[:, rows, cols] = bits
-        total += float(np.dot(prob, _masked_losses(X, W, q, keep)))
+        total += float(np.dot(prob, _masked_losses(X, M, q, keep)))
     return total
 
 
-def dropout_loss_samples(X, W, q: float, n_samples: int, seed=0) -> np.ndarray:
-    """Denoising losses ``‖X − ((X ⊙ Δ)/(1 − q)) W‖²_F`` for random dropout masks.
+def dropout_loss_samples(X, M, q: float, n_samples: int, seed=0) -> np.ndarray:
+    """Denoising losses ``‖X − ((X ⊙ Δ)/(1 − q)) M‖²_F`` for random dropout masks.
 
     Their mean is a Monte-Carlo estimate of :func:`expected_dropout_loss`,
     with standard error ``std / √n_samples`` (book chapter 3).
@@ -266,7 +270,7 @@ def dropout_loss_samples(X, W, q: float, n_samples: int, seed=0) -> np.ndarray:
     Parameters
     ----------
     X : array_like, shape (n, p)
-    W : array_like, shape (p, p)
+    M : array_like, shape (p, p)
     q : float
         Dropout rate, ``0 <= q < 1``.
     n_samples : int
@@ -278,7 +282,7 @@ def dropout_loss_samples(X, W, q: float, n_samples: int, seed=0) -> np.ndarray:
     -------
     numpy.ndarray, shape (n_samples,)
     """
-    X, W, q = _check_dropout_inputs(X, W, q)
+    X, M, q = _check_dropout_inputs(X, M, q)
     if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral):
         raise TypeError(f"n_samples must be an integer, got {type(n_samples).__name__}")
     if n_samples < 1:
@@ -290,5 +294,5 @@ def dropout_loss_samples(X, W, q: float, n_samples: int, seed=0) -> np.ndarray:
     for start in range(0, n_samples, chunk):
         size = min(chunk, n_samples - start)
         keep = (rng.random((size, n, p)) >= q).astype(float)  # P(keep) = 1 − q
-        out[start:start + size] = _masked_losses(X, W, q, keep)
+        out[start:start + size] = _masked_losses(X, M, q, keep)
     return out

@@ -1,14 +1,15 @@
 """The paper's linear model, its two training objectives and their optima.
 
 The model is ``X ≈ X A Bᵀ`` with ``A, B`` of shape (p, k): item embeddings are
-the rows of ``B``, user embeddings the rows of ``XA`` (Section 2). Chapters 3
+the rows of ``B``, user embeddings the rows of ``XA`` (paper §2). Chapters 3
 to 5 of the book derive what is implemented here:
 
-* Objective 1 (paper Eq. 1): ``‖X − XABᵀ‖²_F + λ‖ABᵀ‖²_F``; its optimum is
-  unique only as the product ``ABᵀ`` (Eq. 5 gives one representative).
-* Objective 2 (paper Eq. 2): ``‖X − XABᵀ‖²_F + λ(‖XA‖²_F + ‖B‖²_F)``; its
-  optimum is unique up to a rotation.
-* :func:`rescale` applies the D-freedom ``(A, B) -> (AD, BD⁻¹)``.
+* Objective 1 (paper Eq. 1, §2.1): ``‖X − XABᵀ‖²_F + λ‖ABᵀ‖²_F``; its optimum
+  is unique only as the product ``ABᵀ`` (closed form and Eq. 5, one
+  representative, in §2.2).
+* Objective 2 (paper Eq. 2, §2.1): ``‖X − XABᵀ‖²_F + λ(‖XA‖²_F + ‖B‖²_F)``;
+  its optimum is unique up to a rotation (§2.3).
+* :func:`rescale` applies the D-freedom ``(A, B) -> (AD, BD⁻¹)`` (§2.1).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def _spectrum(X, k, svd):
 
 
 def shrinkage_objective1(s, lam) -> np.ndarray:
-    """Objective-1 shrinkage ``σ² / (σ² + λ) = 1 / (1 + λ/σ²)`` per singular value.
+    """Objective-1 shrinkage ``w_i = σ_i² / (σ_i² + λ) = 1 / (1 + λ/σ_i²)`` (paper §2.2).
 
     ``σ = 0`` gives 0 (that direction carries no data; for ``λ = 0`` the
     loss is flat there and 0 is the minimum-norm choice).
@@ -51,10 +52,11 @@ def shrinkage_objective1(s, lam) -> np.ndarray:
 
 
 def shrinkage_objective2(s, lam) -> np.ndarray:
-    """Objective-2 shrinkage ``(1 − λ/σ)_+`` per singular value (soft threshold).
+    """Objective-2 shrinkage ``ρ_i/σ_i = (1 − λ/σ_i)_+`` per singular value (paper §2.3).
 
-    ``σ (1 − λ/σ)_+ = (σ − λ)_+``: the singular values of ``XÂB̂ᵀ`` are those
-    of ``X`` soft-thresholded at ``λ`` (book chapter 5). ``σ = 0`` gives 0.
+    ``σ_i (1 − λ/σ_i)_+ = (σ_i − λ)_+ = ρ_i``: the singular values of ``XÂB̂ᵀ``
+    are those of ``X`` soft-thresholded at ``λ`` (book chapter 5). ``σ = 0``
+    gives 0.
     """
     s = np.asarray(s, dtype=float)
     out = np.zeros_like(s)
@@ -63,11 +65,19 @@ def shrinkage_objective2(s, lam) -> np.ndarray:
 
 
 def fit_objective1(X, k: int, lam: float, *, svd: Spectrum | None = None):
-    """Symmetric closed-form optimum of objective 1 (paper Eq. 1 and Eq. 5).
+    """Symmetric closed-form optimum of objective 1 (paper Eq. 1; Eq. 5 in §2.2).
 
-    ``Â = B̂ = V_k dMat(1/(1+λ/σ_i²))^{1/2}``, so that
-    ``ÂB̂ᵀ = V_k dMat(1/(1+λ/σ_i²)) V_kᵀ``. Every ``(ÂD, B̂D⁻¹)`` is optimal
-    too (see :func:`rescale`).
+    ``Â = B̂ = V_k W^{1/2}`` with ``W = dMat(w_i)``,
+    ``w_i = σ_i²/(σ_i² + λ) = 1/(1+λ/σ_i²)``, so that ``ÂB̂ᵀ = V_k W V_kᵀ``.
+    Every ``(ÂD, B̂D⁻¹)``, indeed every ``(ÂG, B̂G⁻ᵀ)`` with ``G``
+    invertible, is optimal too (see :func:`rescale`; book chapter 4).
+
+    The optimal product ``ÂB̂ᵀ`` is unique when the cut after ``k`` does not
+    split a tie: ``σ_k > σ_{k+1}`` or ``σ_{k+1} = 0``. Ties inside the top
+    ``k`` are harmless (a tied group enters only through its projector). If
+    ``σ_k = σ_{k+1} > 0``, any ``j``-dimensional subspace of the tied singular
+    subspace may be kept (``j`` = the tied values among the top k): the
+    returned ``V_k`` is one such choice.
 
     Parameters
     ----------
@@ -94,12 +104,20 @@ def fit_objective1(X, k: int, lam: float, *, svd: Spectrum | None = None):
 
 
 def fit_objective2(X, k: int, lam: float, *, svd: Spectrum | None = None):
-    """Closed-form optimum of objective 2 (paper Eq. 2, Section 5).
+    """Closed-form optimum of objective 2 (paper Eq. 2; closed form in §2.3).
 
     ``Â = V_k dMat(√((1/σ_i)(1 − λ/σ_i)_+))`` and
     ``B̂ = V_k dMat(√(σ_i (1 − λ/σ_i)_+))``, hence
-    ``XÂ = U_k dMat(√((σ_i − λ)_+))``. Unique up to a common rotation
-    ``(ÂR, B̂R)`` when the top-k singular values are distinct and above λ.
+    ``XÂ = U_k dMat(√ρ_i)`` and ``B̂ = V_k dMat(√ρ_i)`` with the soft
+    threshold ``ρ_i = (σ_i − λ)_+`` (book chapter 5).
+
+    Uniqueness (book chapter 5): the item embeddings ``B̂`` and the user
+    embeddings ``XÂ`` are unique up to a common rotation ``(ÂR, B̂R)``, and
+    so are their cosine similarities, whenever the cut after ``k`` does not
+    split a tie above λ: ``σ_k > σ_{k+1}`` or ``σ_{k+1} <= λ``. Ties inside
+    the top ``k`` are harmless; only the formula's ``V_k`` is then one of
+    many equivalent bases. ``A`` itself is unique only up to the null space
+    of ``X`` (``A + N`` with ``XN = 0`` is optimal too).
 
     Parameters and returns as in :func:`fit_objective1`. A direction with
     ``σ_i <= λ`` is switched off (zero column in both factors).
@@ -143,7 +161,7 @@ def reconstruction_error(X, A, B) -> float:
 
 
 def loss_objective1(X, A, B, lam: float) -> float:
-    """Objective 1 (paper Eq. 1): ``‖X − XABᵀ‖²_F + λ‖ABᵀ‖²_F``.
+    """Objective 1 (paper Eq. 1, §2.1): ``‖X − XABᵀ‖²_F + λ‖ABᵀ‖²_F``.
 
     Depends on ``A, B`` only through ``ABᵀ`` (book chapter 4).
     """
@@ -155,7 +173,7 @@ def loss_objective1(X, A, B, lam: float) -> float:
 
 
 def loss_objective2(X, A, B, lam: float) -> float:
-    """Objective 2 (paper Eq. 2): ``‖X − XABᵀ‖²_F + λ(‖XA‖²_F + ‖B‖²_F)``."""
+    """Objective 2 (paper Eq. 2, §2.1): ``‖X − XABᵀ‖²_F + λ(‖XA‖²_F + ‖B‖²_F)``."""
     X, A, B = _check_factors(X, A, B)
     lam = check_nonnegative(lam)
     P = np.asarray(X @ A)
@@ -164,14 +182,14 @@ def loss_objective2(X, A, B, lam: float) -> float:
 
 
 def rescale(A, B, D):
-    """Apply the D-freedom of objective 1: ``(A, B) -> (AD, BD⁻¹)``.
+    """Apply the D-freedom of objective 1 (paper §2.1): ``(A, B) -> (AD, BD⁻¹)``.
 
     Parameters
     ----------
     A, B : array_like, shape (p, k)
     D : array_like, shape (k,) or (k, k)
-        Either the k diagonal entries of an invertible diagonal ``D`` (paper,
-        Section 4), or any invertible k x k matrix ``G``, in which case the
+        Either the k diagonal entries of an invertible diagonal ``D`` (paper
+        §2.1), or any invertible k x k matrix ``G``, in which case the
         result is ``(AG, BG⁻ᵀ)``. Both leave ``ABᵀ`` unchanged.
 
     Returns

@@ -1,6 +1,6 @@
 """Cosine and dot-product similarity between the rows of embedding matrices.
 
-Chapter 2 (*Matrix-factorisation models*) introduces these; the paper writes
+Chapter 2 (*Matrix-factorisation models*) introduces these; the paper (§2) writes
 ``cosSim(E, F)`` for the matrix of cosines between the rows of ``E`` and ``F``
 and, for ``F = E``, ``cosSim(E, E) = Ω_E E Eᵀ Ω_E`` with
 ``Ω_E = dMat(1 / ‖e_j‖)``.
@@ -47,7 +47,7 @@ def dot_similarity(E, F=None) -> np.ndarray:
     """Matrix of dot products ``E Fᵀ`` between rows (``F`` defaults to ``E``).
 
     For user embeddings ``E = XA`` and item embeddings ``F = B`` this is the
-    model's matrix of predicted scores (paper, Section 2).
+    model's matrix of predicted scores (paper §2).
     """
     E = as_factor(E, "E")
     F = E if F is None else as_factor(F, "F", cols=E.shape[1])
@@ -57,7 +57,8 @@ def dot_similarity(E, F=None) -> np.ndarray:
 def cosine_similarity(E, F=None) -> np.ndarray:
     """Cosines between the rows of ``E`` and the rows of ``F``.
 
-    Implements the paper's ``cosSim(E, F) = Ω_E E Fᵀ Ω_F`` (Section 2).
+    Implements the paper's ``cosSim(E, F) = Ω_E E Fᵀ Ω_F`` (paper §2; its
+    Eq. 4 in §2.1 applies it to the rescaled embeddings).
 
     Parameters
     ----------

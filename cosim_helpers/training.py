@@ -1,4 +1,4 @@
-"""Gradient-based training of both objectives (book chapter 3).
+"""Gradient-based training of both objectives (paper Eq. 1 and 2, §2.1; book chapter 3).
 
 The closed forms of :mod:`cosim_helpers.models` are what an optimiser should
 find. Here we find it the way a practitioner would: from a random start,
@@ -115,7 +115,8 @@ def train(
     lam : float
         ``λ >= 0``.
     objective : {1, 2}
-        Paper Eq. 1 (penalty on ``ABᵀ``) or Eq. 2 (penalty on ``XA`` and ``B``).
+        Paper Eq. 1 (penalty on ``ABᵀ``) or Eq. 2 (penalty on ``XA`` and
+        ``B``), both in §2.1.
     seed : int, None or numpy.random.Generator
         Random start: entries of ``A`` and ``B`` are ``N(0, init_scale²)``.
     init_scale : float

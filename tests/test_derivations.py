@@ -124,6 +124,28 @@ def test_objective2_soft_threshold_is_zero_below_lambda(obj2):
     assert obj2.result["min_loss"].subs({dv.sigma: 1, dv.lam: 2}) == 1
 
 
+@pytest.mark.parametrize("s,lam", [(1.0, 4.0), (3.0, 2.0)])  # σ < λ and σ > λ
+def test_objective2_scalar_sign_step_holds_below_and_above_lambda(obj2, s, lam):
+    # Chapter 5, step 3 of the k = 1 derivation (issue 8, item 1): flipping the
+    # sign of one factor of a negative product PQ = −uv never raises ℓ₂, for
+    # σ < λ as well as σ > λ. Checked on the loss itself, not on the
+    # derivation's own expression.
+    u, v = sympy.symbols("u v", positive=True)
+    P, Q = sympy.symbols("P Q", real=True)
+    loss_pq = ((dv.sigma - P * Q) ** 2 + dv.lam * (P**2 + Q**2)).subs({dv.sigma: s, dv.lam: lam})
+    gain = sympy.expand(loss_pq.subs({P: -u, Q: v}) - loss_pq.subs({P: u, Q: v}))
+    assert sympy.simplify(gain - 4 * s * u * v) == 0 and gain.is_positive
+    # The derivation states the same gain, 4σt with t = |PQ|, independent of λ.
+    stated = obj2.result["sign_gain"]
+    assert sympy.simplify(stated - 4 * dv.sigma * dv.t) == 0
+    assert stated.subs({dv.sigma: s, dv.lam: lam}).is_positive
+    # The old argument compared g(−t) with g(t); that difference is
+    # 4t(σ − λ), negative below λ, so it cannot justify the step there.
+    gap = obj2.result["g_sign_gap"].subs({dv.sigma: s, dv.lam: lam})
+    assert gap.is_negative if s < lam else gap.is_positive
+    assert not any("g(-|y|) > g(|y|)" in text for text, _ in obj2.steps)
+
+
 def test_rescaling_leaves_objective1_unchanged_but_not_objective2(resc):
     assert resc.result["change1"] == 0
     X = np.array([[2.0]])
@@ -152,7 +174,7 @@ def test_rescaling_the_objective2_optimum_costs_a_square_minimised_at_d_equals_1
 
 
 def _numeric_instance(objective, values):
-    """σ's of the 2-item example for numeric parameter values (ρ or ε), and X."""
+    """σ's of the 2-item example for numeric parameter values (h or ε), and X."""
     params, s2, _, _ = dv._parametrisation(objective)
     sub = dict(zip(params, values)) | {dv.lam: 0.8}
     s = np.sqrt([float(v.subs(sub)) for v in s2])
@@ -216,3 +238,17 @@ def test_derivation_renders_every_step_as_markdown_maths(obj1, obj2):
             assert tex in md
         assert "steps" in repr(res)
     assert sympy.latex(obj1.result["m"]) in obj1._repr_markdown_()
+
+
+def test_derivations_use_the_books_notation():
+    # Issue 8, item 14: ρ_i means (σ_i − λ)_+ throughout the book; the
+    # objective-1 parametrisation uses h_i = √w_i instead.
+    params, s2, a_diag, _ = dv._parametrisation(1)
+    assert [p.name for p in params] == ["h_1", "h_2"]
+    w = sympy.simplify(s2[0] / (s2[0] + dv.lam))  # w_1 = σ₁²/(σ₁² + λ)
+    assert sympy.simplify(w - params[0] ** 2) == 0 and a_diag[0] == params[0]
+    params2, s2_2, _, b_diag = dv._parametrisation(2)
+    rho = sympy.sqrt(s2_2[0]) - dv.lam  # ρ₁ = σ₁ − λ > 0
+    assert sympy.simplify(rho - params2[0] ** 2) == 0 and b_diag[0] ** 2 == params2[0] ** 2
+    text = dv.stationarity(1, 1)._repr_markdown_()
+    assert r"\rho" not in text and "h_{1}" in text

@@ -22,7 +22,7 @@ from cosim_helpers.models import fit_objective1, loss_objective1, rescale
 from cosim_helpers.similarity import cosine_similarity
 
 
-def brute_force_dropout(X, W, q):
+def brute_force_dropout(X, M, q):
     """Sum over all 2**(n p) keep/drop patterns of all entries, zeros included."""
     n, p = X.shape
     total = 0.0
@@ -30,7 +30,7 @@ def brute_force_dropout(X, W, q):
         keep = np.array(bits, dtype=float).reshape(n, p)
         prob = (1 - q) ** keep.sum() * q ** (n * p - keep.sum())
         Z = X * keep / (1 - q)
-        total += prob * np.sum((X - Z @ W) ** 2)
+        total += prob * np.sum((X - Z @ M) ** 2)
     return total
 
 
@@ -38,8 +38,8 @@ def brute_force_dropout(X, W, q):
 def tiny():
     rng = np.random.default_rng(3)
     X = np.array([[1.0, 0.0, 2.0], [0.5, -1.0, 0.0]])  # zeros included on purpose
-    W = rng.standard_normal((3, 3))
-    return X, W
+    M = rng.standard_normal((3, 3))
+    return X, M
 
 
 # --- toy data ------------------------------------------------------------------------------------
@@ -71,9 +71,9 @@ def test_toy_new_user_exercise_of_chapter_2():
     # Exercise ex-ch2-new-user: top film by score (Alien) differs from top film by cosine (Aliens).
     X, _, items = toy_interactions()
     A, B = fit_objective1(X, k=3, lam=1.0)
-    p_new = np.array([[1.0, 0.0, 1.0, 0.0, 0.0]]) @ A
-    assert items[np.argmax(p_new @ B.T)] == "Alien"
-    assert items[np.argmax(cosine_similarity(p_new, B))] == "Aliens"
+    xa_new = np.array([[1.0, 0.0, 1.0, 0.0, 0.0]]) @ A
+    assert items[np.argmax(xa_new @ B.T)] == "Alien"
+    assert items[np.argmax(cosine_similarity(xa_new, B))] == "Aliens"
 
 
 # --- nearest neighbours --------------------------------------------------------------------------
@@ -127,16 +127,16 @@ def test_format_table_cuts_long_labels_and_checks_arguments():
 
 @pytest.mark.parametrize("q", [0.0, 0.2, 0.5, 0.9])
 def test_expected_dropout_loss_matches_brute_force_over_all_masks(tiny, q):
-    X, W = tiny
-    exact = brute_force_dropout(X, W, q)
-    assert expected_dropout_loss(X, W, q) == pytest.approx(exact, rel=1e-12)
+    X, M = tiny
+    exact = brute_force_dropout(X, M, q)
+    assert expected_dropout_loss(X, M, q) == pytest.approx(exact, rel=1e-12)
 
 
 @pytest.mark.parametrize("q", [0.0, 0.3, 0.7])
 def test_enumeration_over_nonzero_entries_matches_brute_force(tiny, q):
     # Skipping the zero entries of X must not change the expectation.
-    X, W = tiny
-    assert enumerated_dropout_loss(X, W, q) == pytest.approx(brute_force_dropout(X, W, q), rel=1e-12)
+    X, M = tiny
+    assert enumerated_dropout_loss(X, M, q) == pytest.approx(brute_force_dropout(X, M, q), rel=1e-12)
 
 
 def test_enumeration_handles_more_masks_than_one_chunk():
@@ -145,49 +145,50 @@ def test_enumeration_handles_more_masks_than_one_chunk():
     X = np.zeros(200)
     X[rng.choice(200, size=17, replace=False)] = rng.uniform(0.5, 2.0, size=17)
     X = X.reshape(40, 5)
-    W = rng.standard_normal((5, 5))
-    assert enumerated_dropout_loss(X, W, 0.4) == pytest.approx(expected_dropout_loss(X, W, 0.4), rel=1e-11)
+    M = rng.standard_normal((5, 5))
+    assert enumerated_dropout_loss(X, M, 0.4) == pytest.approx(expected_dropout_loss(X, M, 0.4), rel=1e-11)
 
 
 def test_no_dropout_is_plain_reconstruction_error(tiny):
-    X, W = tiny
-    assert expected_dropout_loss(X, W, 0.0) == pytest.approx(np.sum((X - X @ W) ** 2), rel=1e-14)
-    samples = dropout_loss_samples(X, W, 0.0, 5, seed=1)
-    np.testing.assert_allclose(samples, np.sum((X - X @ W) ** 2), rtol=1e-14)
+    X, M = tiny
+    assert expected_dropout_loss(X, M, 0.0) == pytest.approx(np.sum((X - X @ M) ** 2), rel=1e-14)
+    samples = dropout_loss_samples(X, M, 0.0, 5, seed=1)
+    np.testing.assert_allclose(samples, np.sum((X - X @ M) ** 2), rtol=1e-14)
 
 
 def test_equal_column_norms_give_objective_1(tiny):
-    # Λ = c I  =>  E loss = ‖X − XABᵀ‖² + c q/(1 − q) ‖ABᵀ‖², i.e. objective 1.
+    # Γ = γ I  =>  E loss = ‖X − XABᵀ‖² + γ q/(1 − q) ‖ABᵀ‖², i.e. objective 1.
     rng = np.random.default_rng(7)
-    X = rng.standard_normal((6, 4))
-    X = 1.7 * X / np.linalg.norm(X, axis=0)  # every column has squared norm 1.7² = c
+    # Checked against the enumeration of all masks, not the formula it follows from.
+    X = rng.standard_normal((4, 4))
+    X = 1.7 * X / np.linalg.norm(X, axis=0)  # every column has squared norm 1.7² = γ
     A, B = rng.standard_normal((4, 2)), rng.standard_normal((4, 2))
     q = 0.25
     lam = 1.7**2 * q / (1 - q)
-    assert expected_dropout_loss(X, A @ B.T, q) == pytest.approx(loss_objective1(X, A, B, lam), rel=1e-12)
+    assert enumerated_dropout_loss(X, A @ B.T, q) == pytest.approx(loss_objective1(X, A, B, lam), rel=1e-11)
 
 
-def test_unequal_column_norms_weight_the_rows_of_w_by_popularity():
-    # A W that only uses input item i is penalised in proportion to ‖x_i‖².
+def test_unequal_column_norms_weight_the_rows_of_m_by_popularity():
+    # A M that only uses input item i is penalised in proportion to ‖x_i‖².
     X = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 0.0]])  # column norms² = 3 and 1
     q = 0.5
     for i, norm2 in [(0, 3.0), (1, 1.0)]:
-        W = np.zeros((2, 2))
-        W[i, 1 - i] = 1.0
-        penalty = expected_dropout_loss(X, W, q) - np.sum((X - X @ W) ** 2)
+        M = np.zeros((2, 2))
+        M[i, 1 - i] = 1.0
+        penalty = enumerated_dropout_loss(X, M, q) - np.sum((X - X @ M) ** 2)
         assert penalty == pytest.approx(q / (1 - q) * norm2, rel=1e-12)
 
 
 def test_monte_carlo_mean_is_within_four_standard_errors(tiny):
-    X, W = tiny
-    s = dropout_loss_samples(X, W, 0.3, 40_000, seed=0)
+    X, M = tiny
+    s = dropout_loss_samples(X, M, 0.3, 40_000, seed=0)
     se = s.std(ddof=1) / np.sqrt(len(s))
-    assert abs(s.mean() - expected_dropout_loss(X, W, 0.3)) < 4 * se
+    assert abs(s.mean() - expected_dropout_loss(X, M, 0.3)) < 4 * se
     assert se < 0.02 * s.mean()  # and the check is not vacuous
 
 
 def test_monte_carlo_keeps_entries_with_probability_one_minus_q():
-    # With W = I the loss is ‖X − Z‖², whose value reveals how many entries were dropped.
+    # With M = I the loss is ‖X − Z‖², whose value reveals how many entries were dropped.
     X = np.ones((1, 1))
     s = dropout_loss_samples(X, np.eye(1), 0.2, 20_000, seed=4)
     kept = np.isclose(s, (1 - 1 / 0.8) ** 2)
@@ -197,23 +198,23 @@ def test_monte_carlo_keeps_entries_with_probability_one_minus_q():
 
 
 def test_monte_carlo_is_reproducible_and_spans_chunks(tiny):
-    X, W = tiny
+    X, M = tiny
     n = 2**21 // X.size + 3  # more masks than one chunk
-    a = dropout_loss_samples(X, W, 0.3, n, seed=11)
-    b = dropout_loss_samples(X, W, 0.3, n, seed=np.random.default_rng(11))
+    a = dropout_loss_samples(X, M, 0.3, n, seed=11)
+    b = dropout_loss_samples(X, M, 0.3, n, seed=np.random.default_rng(11))
     np.testing.assert_array_equal(a, b)
     assert len(a) == n and np.isfinite(a).all()
-    assert not np.array_equal(a, dropout_loss_samples(X, W, 0.3, n, seed=12))
+    assert not np.array_equal(a, dropout_loss_samples(X, M, 0.3, n, seed=12))
 
 
 def test_dropout_helpers_do_not_mutate_inputs(tiny):
-    X, W = tiny
-    X0, W0 = X.copy(), W.copy()
-    expected_dropout_loss(X, W, 0.3)
-    enumerated_dropout_loss(X, W, 0.3)
-    dropout_loss_samples(X, W, 0.3, 10)
+    X, M = tiny
+    X0, M0 = X.copy(), M.copy()
+    expected_dropout_loss(X, M, 0.3)
+    enumerated_dropout_loss(X, M, 0.3)
+    dropout_loss_samples(X, M, 0.3, 10)
     np.testing.assert_array_equal(X, X0)
-    np.testing.assert_array_equal(W, W0)
+    np.testing.assert_array_equal(M, M0)
 
 
 @pytest.mark.parametrize("kwargs,exc,word", [
@@ -221,12 +222,12 @@ def test_dropout_helpers_do_not_mutate_inputs(tiny):
     ({"q": -0.1}, ValueError, "q"),
     ({"q": "0.3"}, TypeError, "q"),
     ({"q": True}, TypeError, "q"),
-    ({"W": np.eye(2)}, ValueError, "W"),
+    ({"M": np.eye(2)}, ValueError, "M"),
     ({"X": np.ones(3)}, ValueError, "X"),
 ])
 def test_dropout_helpers_reject_bad_input(tiny, kwargs, exc, word):
-    X, W = tiny
-    args = {"X": X, "W": W, "q": 0.3} | kwargs
+    X, M = tiny
+    args = {"X": X, "M": M, "q": 0.3} | kwargs
     for fn in (expected_dropout_loss, enumerated_dropout_loss):
         with pytest.raises(exc, match=word):
             fn(**args)
@@ -235,10 +236,10 @@ def test_dropout_helpers_reject_bad_input(tiny, kwargs, exc, word):
 
 
 def test_bad_sample_counts_and_too_many_entries_are_rejected(tiny):
-    X, W = tiny
+    X, M = tiny
     with pytest.raises(TypeError, match="n_samples"):
-        dropout_loss_samples(X, W, 0.3, 2.5)
+        dropout_loss_samples(X, M, 0.3, 2.5)
     with pytest.raises(ValueError, match="n_samples"):
-        dropout_loss_samples(X, W, 0.3, 0)
+        dropout_loss_samples(X, M, 0.3, 0)
     with pytest.raises(ValueError, match="non-zero entries"):
         enumerated_dropout_loss(np.ones((3, 7)), np.eye(7), 0.3)

@@ -5,6 +5,8 @@ brute-force optimiser started at random points, finite differences of the
 loss, and the paper's own special cases.
 """
 
+import itertools
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -22,7 +24,7 @@ from cosim_helpers.models import (
     shrinkage_objective2,
 )
 from cosim_helpers.similarity import cosine_similarity
-from cosim_helpers.training import train
+from cosim_helpers.training import loss_and_gradient, train
 
 from .conftest import random_data
 
@@ -242,6 +244,153 @@ def test_objective2_loss_strictly_increases_under_a_nontrivial_diagonal_D(prob, 
     assert increase == pytest.approx(expected, rel=1e-6)
 
 
+@given(objective2_problem, st.integers(0, 10_000))
+def test_objective2_cost_of_a_general_G_is_a_weighted_square(prob, gseed):
+    # Chapter 5: L₂(ÂG, B̂G⁻ᵀ) − L₂(Â, B̂) = λ‖dMat(√ρ)(G − G⁻ᵀ)‖²_F with
+    # ρ = (σ − λ)_+, so with every direction on (all ρ_j > 0) every
+    # non-orthogonal G raises the loss.
+    X, k, lam, (A, B) = objective2_optimum(*prob)
+    G = invertible(gseed, k)
+    rho = np.clip(np.linalg.svd(X, compute_uv=False)[:k] - lam, 0, None)
+    assert np.all(rho > 0)
+    increase = loss_objective2(X, *rescale(A, B, G), lam) - loss_objective2(X, A, B, lam)
+    expected = lam * np.sum(rho[:, None] * (G - np.linalg.inv(G).T) ** 2)
+    assert increase > 0
+    assert increase == pytest.approx(expected, rel=1e-6, abs=1e-9)
+
+
+def test_objective2_optimum_is_kept_by_a_non_orthogonal_G_on_switched_off_directions():
+    # Issue 8, item 2: "every non-orthogonal G raises the loss" needs every
+    # ρ_j = (σ_j − λ)_+ > 0. With directions 3 and 4 switched off (σ_j <= λ),
+    # G = blockdiag(I, M) is not orthogonal, yet changes neither the loss nor
+    # the factors (their switched-off columns are zero).
+    X = random_data(21, n=12, p=6)
+    s = np.linalg.svd(X, compute_uv=False)
+    k, lam = 4, 0.5 * (s[1] + s[2])  # σ₁, σ₂ > λ > σ₃ >= σ₄
+    A, B = fit_objective2(X, k, lam)
+    G = np.eye(k)
+    G[2:, 2:] = [[2.0, 1.0], [0.0, 3.0]]
+    assert np.abs(G @ G.T - np.eye(k)).max() > 1
+    A2, B2 = rescale(A, B, G)
+    assert loss_objective2(X, A2, B2, lam) == pytest.approx(loss_objective2(X, A, B, lam), rel=1e-12)
+    np.testing.assert_allclose(A2, A, atol=1e-12)
+    np.testing.assert_allclose(B2, B, atol=1e-12)
+    # With all four directions on, the same G raises the loss.
+    lam_on = 0.5 * s[k - 1]
+    A, B = fit_objective2(X, k, lam_on)
+    assert loss_objective2(X, *rescale(A, B, G), lam_on) > loss_objective2(X, A, B, lam_on) + 1e-3
+
+
+@pytest.mark.parametrize("objective", [1, 2])
+def test_closed_form_beats_every_other_stationary_point_of_singular_directions(objective):
+    # Issue 8, item 5: a zero gradient and random perturbations also hold at
+    # saddle points. Every k-subset S of singular directions gives a
+    # stationary point; the closed form (the top k) must have the smallest
+    # loss, strictly, and the others must really be stationary.
+    X = random_data(40, n=15, p=6)
+    k = 2
+    _, s, Vt = np.linalg.svd(X)
+    lam = 2.0 if objective == 1 else 0.5 * s[-1]  # objective 2: every direction on
+    fit, loss = OBJECTIVES[objective]
+    best = loss(X, *fit(X, k, lam), lam)
+    others = []
+    for S in itertools.combinations(range(6), k):
+        A, B = product_from_basis(X, Vt[list(S)].T, lam, objective)
+        _, gA, gB = loss_and_gradient(X, A, B, lam, objective)
+        assert max(np.abs(gA).max(), np.abs(gB).max()) < 1e-9 * best
+        if S != (0, 1):
+            others.append(loss(X, A, B, lam))
+    assert min(others) > best * (1 + 1e-6)
+
+
+# --- uniqueness and ties (issue 8, item 3) -------------------------------------------------------
+
+def with_singular_values(s, n=9, seed=30):
+    """X = U dMat(s) Vᵀ (n x p) with random orthonormal U, V and the given singular values."""
+    rng = np.random.default_rng(seed)
+    p = len(s)
+    U, _ = np.linalg.qr(rng.standard_normal((n, p)))
+    V, _ = np.linalg.qr(rng.standard_normal((p, p)))
+    return U @ np.diag(s) @ V.T, V
+
+
+def product_from_basis(X, V_sel, lam, objective):
+    """X Â B̂ᵀ of the closed-form factors built on the chosen right singular vectors."""
+    s = np.linalg.norm(X @ V_sel, axis=0)
+    if objective == 1:
+        A = B = V_sel * np.sqrt(shrinkage_objective1(s, lam))
+    else:
+        rho = np.clip(s - lam, 0, None)
+        A, B = V_sel * np.sqrt(rho) / s, V_sel * np.sqrt(rho)
+    return A, B
+
+
+def rotate_within(V, cols, angle):
+    """V with the two columns ``cols`` rotated into each other by ``angle``."""
+    V = V.copy()
+    i, j = cols
+    c, s_ = np.cos(angle), np.sin(angle)
+    V[:, i], V[:, j] = c * V[:, i] + s_ * V[:, j], -s_ * V[:, i] + c * V[:, j]
+    return V
+
+
+@pytest.mark.parametrize("objective", [1, 2])
+def test_ties_inside_the_top_k_do_not_change_the_optimum(objective):
+    # σ₂ = σ₃ both among the top k = 3: every basis of the tied subspace gives
+    # the same product and the same item-item cosines.
+    X, V = with_singular_values([5.0, 3.0, 3.0, 1.0, 0.5])
+    lam = 2.0 if objective == 1 else 0.8
+    k = 3
+    fit, loss = OBJECTIVES[objective]
+    A, B = fit(X, k, lam)
+    for angle in (0.4, 1.3):
+        A2, B2 = product_from_basis(X, rotate_within(V, (1, 2), angle)[:, :k], lam, objective)
+        assert loss(X, A2, B2, lam) == pytest.approx(loss(X, A, B, lam), rel=1e-12)
+        np.testing.assert_allclose(A2 @ B2.T, A @ B.T, atol=1e-12)
+        if objective == 2:  # for objective 1 the cosines are free anyway (chapter 4)
+            np.testing.assert_allclose(cosine_similarity(B2), cosine_similarity(B), atol=1e-10)
+
+
+@pytest.mark.parametrize("objective", [1, 2])
+def test_a_tie_split_by_the_cut_above_the_threshold_gives_many_optima(objective):
+    # σ₂ = σ₃ = 3 > λ and k = 2: keeping v₂ or a rotated mix of v₂, v₃ is
+    # equally good, and the products differ.
+    X, V = with_singular_values([5.0, 3.0, 3.0, 1.0, 0.5])
+    lam, k = 0.8, 2
+    _, loss = OBJECTIVES[objective]
+    A, B = product_from_basis(X, V[:, :k], lam, objective)
+    A2, B2 = product_from_basis(X, rotate_within(V, (1, 2), 0.9)[:, :k], lam, objective)
+    assert loss(X, A2, B2, lam) == pytest.approx(loss(X, A, B, lam), rel=1e-12)
+    assert np.abs(A2 @ B2.T - A @ B.T).max() > 0.1
+    # Both are minima: an optimiser from a random start reaches the same loss.
+    run = train(X, k, lam, objective, seed=0)
+    assert loss(X, run.A, run.B, lam) == pytest.approx(loss(X, A, B, lam), rel=1e-8)
+
+
+def test_objective2_tie_split_below_lambda_is_harmless():
+    # σ₃ = σ₄ = 2 <= λ = 2.5, k = 3: the cut splits the tie, but both tied
+    # directions are switched off, so the optimum is unique up to rotation:
+    # random starts land on the closed form's product and cosines.
+    X, _ = with_singular_values([5.0, 4.0, 2.0, 2.0, 0.5])
+    k, lam = 3, 2.5
+    A, B = fit_objective2(X, k, lam)
+    for seed in (0, 1):
+        run = train(X, k, lam, 2, seed=seed)
+        np.testing.assert_allclose(X @ run.A @ run.B.T, X @ A @ B.T, atol=1e-5)
+        np.testing.assert_allclose(cosine_similarity(run.B), cosine_similarity(B[:, :2]), atol=1e-4)
+
+
+def test_objective1_tie_at_zero_is_harmless():
+    # rank(X) = 2 < k = 3, so σ₃ = σ₄ = 0 tie at the cut: the product is still
+    # unique (the tied directions get weight 0), as random starts confirm.
+    X, _ = with_singular_values([5.0, 3.0, 0.0, 0.0])
+    k, lam = 3, 1.0
+    A, B = fit_objective1(X, k, lam)
+    for seed in (0, 1):
+        run = train(X, k, lam, 1, seed=seed)
+        np.testing.assert_allclose(run.A @ run.B.T, A @ B.T, atol=1e-5)
+
+
 # --- the paper's full-rank special cases (k = p) --------------------------------------------------
 
 def test_full_rank_special_cases():
@@ -283,3 +432,28 @@ def test_rescale_diagonal_equals_matrix_form():
     np.testing.assert_allclose(A1, A2)
     np.testing.assert_allclose(B1, B2)
     np.testing.assert_allclose(B1, B @ np.linalg.inv(np.diag(d)).T)
+
+
+# --- book exercises whose solutions quote numbers -------------------------------------------------
+
+def test_ch4_ranking_exercise_fine_ratio_search():
+    # Chapter 4, ex-ch4-ranking (issue 8, item 13): on a fine grid of the two
+    # ratios of D, ten items become user 0's top item by user-item cosine;
+    # none of them has a non-positive score (the limit that holds for every D).
+    from cosim_helpers.data import simulate_clustered
+
+    toy = simulate_clustered(n_users=500, n_items=30, n_clusters=3, seed=1, max_items_per_user=15)
+    X = toy.X.toarray()
+    A, B = fit_objective1(X, 3, 50.0)
+    score0 = X[0] @ A @ B.T
+    by_score = list(np.argsort(-score0))
+    ratios = np.logspace(-4, 4, 801)
+    t2, t3 = (r.ravel() for r in np.meshgrid(ratios, ratios, indexing="ij"))
+    norms = np.sqrt((B**2) @ np.stack([np.ones_like(t2), t2**-2.0, t3**-2.0]))
+    top = np.argmax(score0[:, None] / norms, axis=0)
+    for g in np.random.default_rng(0).choice(top.size, 20, replace=False):
+        A_D, B_D = rescale(A, B, np.array([1.0, t2[g], t3[g]]))
+        assert cosine_similarity(X[:1] @ A_D, B_D)[0].argmax() == top[g]
+    reachable = {int(i): by_score.index(i) + 1 for i in sorted(set(top.tolist()))}
+    assert reachable == {1: 2, 3: 6, 6: 9, 10: 5, 13: 7, 20: 1, 23: 4, 24: 3, 25: 8, 29: 10}
+    assert all(score0[i] > 0 for i in reachable) and int(np.sum(score0 <= 0)) == 7
