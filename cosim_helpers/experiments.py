@@ -27,12 +27,25 @@ key                  ``D``                    item embeddings ``B̂D⁻¹``
 
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import as_data_matrix, as_factor, as_generator, check_nonnegative, check_rank
+from ._validation import (
+    ROW_BLOCK,
+    as_data_matrix,
+    as_factor,
+    as_generator,
+    as_vector,
+    check_int,
+    check_labels,
+    check_nonnegative,
+    check_positive,
+    check_rank,
+    check_real,
+    check_singular_values,
+    check_spectrum,
+)
 from .data import cluster_similarity, simulate_clustered
 from .metrics import cluster_recovery
 from .models import fit_objective1, fit_objective2, rescale, shrinkage_objective1
@@ -55,11 +68,6 @@ RESCALINGS = {
 
 #: The three rescalings the book plots in its Figure 1 (our choice).
 FIGURE1_RESCALINGS = ("B=V", "symmetric", "A=V")
-
-#: Grid of exponents for :func:`power_sweep` used in chapter 7.
-DEFAULT_ALPHAS = np.linspace(-4.0, 4.0, 33)
-
-_BLOCK = 4096
 
 
 class Panel(NamedTuple):
@@ -139,47 +147,8 @@ class ProbeResult(NamedTuple):
     loss_change: float | None
 
 
-def _check_positive_spectrum(s, name: str = "s") -> np.ndarray:
-    try:
-        s = np.asarray(s, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a numeric array, got {type(s).__name__}") from exc
-    if s.ndim != 1 or s.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array of singular values, got shape {s.shape}")
-    if not np.all(np.isfinite(s)) or np.any(s <= 0):
-        raise ValueError(f"{name} must contain finite singular values > 0 (else D is singular)")
-    return s
-
-
-def _check_clusters(clusters, p: int) -> np.ndarray:
-    clusters = np.asarray(clusters)
-    if clusters.shape != (p,):
-        raise ValueError(f"clusters must have one entry per item ({p}), got shape {clusters.shape}")
-    if not np.issubdtype(clusters.dtype, np.integer):
-        raise TypeError(f"clusters must hold integer labels, got dtype {clusters.dtype}")
-    return clusters
-
-
-def _check_alphas(alphas) -> np.ndarray:
-    try:
-        alphas = np.asarray(alphas, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"alphas must be numeric, got {type(alphas).__name__}") from exc
-    if alphas.ndim != 1 or alphas.size == 0:
-        raise ValueError(f"alphas must be a non-empty 1-D array, got shape {alphas.shape}")
-    if not np.all(np.isfinite(alphas)):
-        raise ValueError("alphas contains NaN or inf")
-    return alphas
-
-
 def _spectrum_for(X, k: int, svd) -> Spectrum:
-    if svd is None:
-        return top_singular(X, k)
-    if not isinstance(svd, Spectrum):
-        raise TypeError("svd must be a Spectrum returned by cosim_helpers.spectral.top_singular")
-    if len(svd.s) < k:
-        raise ValueError(f"svd holds {len(svd.s)} singular values, fewer than k = {k}")
-    return svd
+    return top_singular(X, k) if svd is None else check_spectrum(svd, X.shape, k)
 
 
 def rescaling_diagonal(key: str, s, lam: float) -> np.ndarray:
@@ -213,7 +182,7 @@ def rescaling_diagonal(key: str, s, lam: float) -> np.ndarray:
         raise TypeError(f"key must be a string, got {type(key).__name__}")
     if key not in RESCALINGS:
         raise ValueError(f"key must be one of {sorted(RESCALINGS)}, got {key!r}")
-    s = _check_positive_spectrum(s)
+    s = check_singular_values(s)
     lam = check_nonnegative(lam)
     f = shrinkage_objective1(s, lam)
     if key == "B=V":
@@ -241,10 +210,8 @@ def power_rescaling(s, alpha: float) -> np.ndarray:
     -------
     numpy.ndarray, shape (k,)
     """
-    s = _check_positive_spectrum(s)
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not np.isfinite(alpha):
-        raise TypeError(f"alpha must be a finite real number, got {alpha!r}")
-    return s ** float(alpha)
+    s = check_singular_values(s)
+    return s ** check_real(alpha, "alpha")
 
 
 def figure1_panels(X, clusters, *, k: int = PAPER_K, lam1: float = PAPER_LAM1, lam2: float = PAPER_LAM2,
@@ -279,7 +246,7 @@ def figure1_panels(X, clusters, *, k: int = PAPER_K, lam1: float = PAPER_LAM1, l
     """
     X = as_data_matrix(X)
     p = X.shape[1]
-    clusters = _check_clusters(clusters, p)
+    clusters = check_labels(clusters, p)
     k = check_rank(k, X.shape)
     lam1 = check_nonnegative(lam1, "lam1")
     lam2 = check_nonnegative(lam2, "lam2")
@@ -341,13 +308,13 @@ def power_sweep(X, clusters, alphas, *, k: int = PAPER_K, lam: float = PAPER_LAM
         The score for each α.
     """
     X = as_data_matrix(X)
-    clusters = _check_clusters(clusters, X.shape[1])
-    alphas = _check_alphas(alphas)
+    clusters = check_labels(clusters, X.shape[1])
+    alphas = as_vector(alphas, "alphas")
     k = check_rank(k, X.shape)
     lam = check_nonnegative(lam)
     svd = _spectrum_for(X, k, svd)
     A, B = fit_objective1(X, k, lam, svd=svd)
-    s = _check_positive_spectrum(svd.s[:k], "svd.s")
+    s = check_singular_values(svd.s, "svd.s")
     scores = np.empty(len(alphas))
     for i, alpha in enumerate(alphas):
         _, B_alpha = rescale(A, B, power_rescaling(s, float(alpha)))
@@ -386,15 +353,14 @@ def run_seeds(seeds, *, k: int = PAPER_K, lam1: float = PAPER_LAM1, lam2: float 
     seeds = tuple(seeds)
     if not seeds:
         raise ValueError("seeds must not be empty")
-    for seed in seeds:
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-            raise TypeError(f"every seed must be an int, got {seed!r}")
+    for i, seed in enumerate(seeds):
+        check_int(seed, f"seeds[{i}]", 0)
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct, got {seeds}")
     if "seed" in simulate_kwargs:
         raise TypeError("pass seeds through `seeds`, not `seed`")
     if alphas is not None:
-        alphas = _check_alphas(alphas)
+        alphas = as_vector(alphas, "alphas")
     scores: dict = {}
     n_kept = np.empty(len(seeds), dtype=int)
     sweep = None if alphas is None else np.empty((len(seeds), len(alphas)))
@@ -445,7 +411,7 @@ def within_between_means(S, clusters) -> tuple:
     p = S.shape[0]
     if S.shape != (p, p):
         raise ValueError(f"S must be square, got shape {S.shape}")
-    clusters = _check_clusters(clusters, p)
+    clusters = check_labels(clusters, p)
     same = clusters[:, None] == clusters[None, :]
     off_diagonal = ~np.eye(p, dtype=bool)
     within, between = same & off_diagonal, ~same
@@ -469,8 +435,8 @@ def max_prediction_change(X, A, B, A2, B2) -> float:
     B2 = as_factor(B2, "B2", rows=p, cols=A2.shape[1])
     P, P2 = np.asarray(X @ A), np.asarray(X @ A2)
     worst = 0.0
-    for start in range(0, X.shape[0], _BLOCK):
-        rows = slice(start, start + _BLOCK)
+    for start in range(0, X.shape[0], ROW_BLOCK):
+        rows = slice(start, start + ROW_BLOCK)
         worst = max(worst, float(np.max(np.abs(P[rows] @ B.T - P2[rows] @ B2.T))))
     return worst
 
@@ -505,8 +471,7 @@ def rescaling_probe(A, B, *, loss=None, D=None, spread: float = 1.0, seed=0) -> 
     if loss is not None and not callable(loss):
         raise TypeError(f"loss must be callable or None, got {type(loss).__name__}")
     if D is None:
-        if isinstance(spread, bool) or not isinstance(spread, numbers.Real) or not (0 < spread < np.inf):
-            raise ValueError(f"spread must be a finite number > 0, got {spread!r}")
+        spread = check_positive(spread, "spread")
         rng = as_generator(seed)
         D = np.exp(rng.uniform(-spread, spread, size=A.shape[1]))
     A2, B2 = rescale(A, B, D)
