@@ -15,6 +15,7 @@ from cosim_helpers.models import (
     fit_objective1,
     fit_objective2,
     loss_objective1,
+    loss_objective1_gram,
     loss_objective2,
     reconstruction_error,
     rescale,
@@ -283,3 +284,25 @@ def test_rescale_diagonal_equals_matrix_form():
     np.testing.assert_allclose(A1, A2)
     np.testing.assert_allclose(B1, B2)
     np.testing.assert_allclose(B1, B @ np.linalg.inv(np.diag(d)).T)
+
+
+# --- objectives from the Gram matrix ---------------------------------------------------------
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_loss_objective1_gram_agrees_with_the_residual_based_loss(sparse):
+    rng = np.random.default_rng(2)
+    X = (rng.random((80, 12)) < 0.3).astype(float)
+    A, B = rng.standard_normal((12, 4)), rng.standard_normal((12, 4))
+    data = sp.csr_matrix(X) if sparse else X
+    expected = loss_objective1(data, A, B, 3.5)
+    assert loss_objective1_gram(X.T @ X, A, B, 3.5) == pytest.approx(expected, rel=1e-9)
+
+
+def test_loss_objective1_gram_rejects_bad_input():
+    G, A = np.eye(5), np.ones((5, 2))
+    with pytest.raises(ValueError, match="G must be square"):
+        loss_objective1_gram(np.ones((5, 4)), A, A, 1.0)
+    with pytest.raises(ValueError, match="B"):
+        loss_objective1_gram(G, A, np.ones((5, 3)), 1.0)
+    with pytest.raises(ValueError, match="lam"):
+        loss_objective1_gram(G, A, A, -1.0)
