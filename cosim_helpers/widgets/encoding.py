@@ -120,16 +120,18 @@ def png(fig, dpi: float) -> bytes:
 
 
 def jpeg(canvas) -> bytes:
-    """JPEG (quality 92, no chroma subsampling) of an Agg canvas, for the live widget.
+    """JPEG (quality 90, 4:2:0 chroma) of an Agg canvas, for the live widget.
 
-    About 1 ms to encode and ~60 KB, against ~10 ms for a PNG of the same
-    figure: at every control change the encoding would otherwise cost as
-    much as the maths. The static figure (PNG) and the twins (palette PNG) are unaffected.
+    A few ms to encode and ~50 KB, against ~10 ms for a PNG of the same
+    figure, and about half the time of 4:4:4 chroma (invisible at the heat
+    map's cell size): at every control change the encoding would otherwise
+    cost as much as the maths. The static figure (PNG) and the twins
+    (palette PNG) are unaffected.
     """
     from PIL import Image
 
     width, height = canvas.get_width_height()
     buf = io.BytesIO()
     Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).convert("RGB") \
-        .save(buf, format="jpeg", quality=92, subsampling=0)
+        .save(buf, format="jpeg", quality=90, subsampling=2)
     return buf.getvalue()
