@@ -359,8 +359,10 @@ def escape_to_dot_product(A, B, eps: float):
     A = as_factor(A, "A")
     B = as_factor(B, "B", rows=A.shape[0], cols=A.shape[1])
     eps = check_positive(eps, "eps")
-    if not np.isfinite(1.0 / eps**2):
+    with np.errstate(over="ignore", divide="ignore", under="ignore"):
+        scale = float(1.0 / np.float64(eps) ** 2)
+    if not np.isfinite(scale):
         raise ValueError(f"eps must be >= about 1e-154 so that the scale 1/eps² is finite, got {eps:g}")
     p = A.shape[0]
     ones, zeros = np.ones((p, 1)), np.zeros((p, 1))
-    return np.hstack([ones, zeros, eps * A]), np.hstack([zeros, ones, eps * B]), 1.0 / eps**2
+    return np.hstack([ones, zeros, eps * A]), np.hstack([zeros, ones, eps * B]), scale

@@ -5,8 +5,9 @@
   model's embeddings and its three cosine similarities).
 * :func:`nearest_neighbours`: the most similar *other* row of a similarity
   matrix, the quantity chapter 1 shows to be changed by a rescaling ``D``.
-* :func:`format_table`: a labelled matrix as fixed-width text, rounded so
-  that the printed output is identical on every machine.
+* :func:`format_table`: a labelled matrix as fixed-width text, rounded far
+  coarser than round-off (which differs between BLAS builds and thread
+  counts by ~1e-13), so that the printed output is the same on every machine.
 * Dropout on the input layer (book chapter 3, the link between the paper's
   Eq. 1 and denoising autoencoders, Steck 2020): the exact expectation
   :func:`expected_dropout_loss`, an exact enumeration over all dropout masks

@@ -31,34 +31,47 @@ TIE_DECIMALS = 12
 _UNDEFINED = "labels need at least two clusters and one cluster with two items"
 
 
-def _tie_keys(S):
-    """Integer-valued keys ``rint(S · 10^12 / 2^e)``, ``2^e`` the power of two just above ``max |S|``.
-
-    Equal keys are ties. The factor ``10^12 / 2^e`` is exact, so the keys
-    order and tie exactly like ``round(S / 2^e, 12)``; a cosine matrix
-    (``max |S| = 1``) is rounded as it is, any other scale is first brought
-    to (1/2, 1].
-    """
-    top = float(np.max(np.abs(S), initial=0.0))
+def _tie_factor(S) -> float:
+    """``10^12 / 2^e``, ``2^e`` the power of two just above ``max |S|`` (exact: a power of two times 10^12)."""
+    top = max(float(S.max()), -float(S.min()))
     if top == 0.0:
-        return np.zeros_like(S)
+        return 1.0
     mantissa, e = np.frexp(top)
     if mantissa == 0.5:  # top is a power of two itself
         e -= 1
-    K = np.multiply(S, np.ldexp(10.0**TIE_DECIMALS, -int(e)))
-    np.rint(K, out=K)
-    np.add(K, 0.0, out=K)  # -0.0 -> 0.0 (the fast path below compares bit patterns)
-    return K
+    return float(np.ldexp(10.0**TIE_DECIMALS, -int(e)))
+
+
+def _tie_keys(S, factor, dtype=np.float64):
+    """Integer-valued keys ``rint(S · factor)``: equal keys are ties.
+
+    With :func:`_tie_factor` the keys order and tie exactly like
+    ``round(S / 2^e, 12)``: a cosine matrix (``max |S| = 1``) is rounded as
+    it is, any other scale is first brought to (1/2, 1]. Computed a block of
+    rows at a time (cache-sized temporaries), converted to ``dtype``.
+    """
+    out = np.empty(S.shape, dtype=dtype)
+    tmp = np.empty((min(128, S.shape[0]), S.shape[1]))
+    for a in range(0, S.shape[0], tmp.shape[0]):
+        t = tmp[: S[a:a + tmp.shape[0]].shape[0]]
+        np.multiply(S[a:a + t.shape[0]], factor, out=t)
+        np.rint(t, out=t)
+        np.add(t, 0.0, out=t)  # -0.0 -> 0.0 (the fast path compares bit patterns)
+        out[a:a + t.shape[0]] = t
+    return out
 
 
 def _rank_aucs(K, same, rows):
-    """AUC of each row in ``rows`` by mid-ranks (the definition); NaN where undefined."""
-    p = K.shape[0]
+    """AUCs by mid-ranks (the definition); NaN where undefined.
+
+    Row j of ``K`` (tie keys) and of ``same`` (same-cluster mask) belong to item ``rows[j]``.
+    """
+    p = K.shape[1]
     out = np.empty(len(rows))
     for j, i in enumerate(rows):
         keep = np.arange(p) != i
-        ranks = scipy.stats.rankdata(K[i, keep])
-        pos = same[i, keep]
+        ranks = scipy.stats.rankdata(K[j, keep])
+        pos = same[j, keep]
         n_pos, n_neg = int(pos.sum()), int((~pos).sum())
         if n_pos == 0 or n_neg == 0:
             out[j] = np.nan
@@ -67,10 +80,11 @@ def _rank_aucs(K, same, rows):
     return out
 
 
+_ROWS = 64  # rows per block in the fast path
 _TOP_POSITIVE = np.array([0x7F7FFFFF], dtype=np.int32).view(np.float32)[0]  # float32 max, last bit 1
 
 
-def _fast_aucs(K, same, start, stop):
+def _fast_aucs(S, factor, same, start, stop):
     """AUCs of the rows ``start:stop`` with one float32 sort per row; rows that could tie fall back to ranks.
 
     Each key is rounded to float32 (monotone, so the order is kept) and its
@@ -82,30 +96,35 @@ def _fast_aucs(K, same, start, stop):
     such rows (rare unless the matrix has genuine ties) are computed exactly
     by :func:`_rank_aucs`. The item itself sorts last (key: float32 max).
     """
-    p, rows = K.shape[0], np.arange(start, stop)
-    keys = K[start:stop].astype(np.float32)
-    bits = keys.view(np.int32)
-    np.bitwise_and(bits, np.int32(-2), out=bits)
-    lab_in = same[start:stop]
-    np.bitwise_or(bits, lab_in, out=bits)
-    keys[rows - start, rows] = _TOP_POSITIVE
-    keys.sort(axis=1)
-    # Two neighbours that differ only in the label bit: equal keys (up to
-    # float32) with different labels, which only the exact path can order.
-    suspect = np.any((bits[:, 1:] ^ bits[:, :-1]) == 1, axis=1)
-    lab = bits & 1
-    n_pos = lab_in.sum(axis=1) - 1
+    p = S.shape[0]
+    positions = np.arange(p, dtype=np.int32 if p < 46_000 else np.int64)  # Σ t < p²/2 fits
+    U = np.empty(stop - start, dtype=np.int64)
+    suspect = np.empty(stop - start, dtype=bool)
+    for a in range(start, stop, _ROWS):  # blocks of rows: every pass stays in the cache
+        b = min(a + _ROWS, stop)
+        keys = _tie_keys(S[a:b], factor, np.float32)  # float32 rounding is monotone: order kept
+        bits = keys.view(np.int32)
+        np.bitwise_and(bits, np.int32(-2), out=bits)
+        np.bitwise_or(bits, same[a:b], out=bits)
+        keys[np.arange(b - a), np.arange(a, b)] = _TOP_POSITIVE
+        keys.sort(axis=1)
+        # Two neighbours that differ only in the label bit: equal keys (up to
+        # float32) with different labels, which only the exact path can order.
+        suspect[a - start:b - start] = np.any((bits[:, 1:] ^ bits[:, :-1]) == 1, axis=1)
+        np.bitwise_and(bits, 1, out=bits)
+        U[a - start:b - start] = bits @ positions
+    n_pos = np.count_nonzero(same[start:stop], axis=1) - 1
     n_neg = p - 1 - n_pos
     # The j-th same-cluster key (0-based, the item itself included, last) at
     # position t has t − j other-cluster keys below it: U = Σ t − P(P−1)/2 − n_neg.
     total = n_pos + 1
-    positions = np.arange(p, dtype=np.int32 if p < 46_000 else np.int64)  # Σ t < p²/2 fits
-    U = (lab @ positions).astype(np.int64) - total * (total - 1) // 2 - n_neg
+    U -= total * (total - 1) // 2 + n_neg
     with np.errstate(invalid="ignore", divide="ignore"):
         auc = U / (n_pos * n_neg)
     auc[(n_pos == 0) | (n_neg == 0)] = np.nan
     if suspect.any():
-        auc[suspect] = _rank_aucs(K, same, rows[suspect])
+        bad = np.arange(start, stop)[suspect]
+        auc[suspect] = _rank_aucs(_tie_keys(S[bad], factor), same[bad], bad)
     return auc
 
 
@@ -147,12 +166,13 @@ class ClusterScorer:
     def per_item(self, S) -> np.ndarray:
         """Per-item AUCs of ``S`` (as :func:`per_item_auc`, computed fast)."""
         p = len(self.labels)
-        K = _tie_keys(as_square(S, "S", p))
+        S = as_square(S, "S", p)
+        factor = _tie_factor(S)
         if p >= 300 and (os.cpu_count() or 1) > 1:
             half = p // 2
             chunks = [(0, half), (half, p)]
-            return np.concatenate(list(_pool().map(lambda ab: _fast_aucs(K, self._same, *ab), chunks)))
-        return _fast_aucs(K, self._same, 0, p)
+            return np.concatenate(list(_pool().map(lambda ab: _fast_aucs(S, factor, self._same, *ab), chunks)))
+        return _fast_aucs(S, factor, self._same, 0, p)
 
     def __call__(self, S) -> float:
         """:func:`cluster_recovery` of ``S``."""
@@ -185,7 +205,7 @@ def per_item_auc(S, labels) -> np.ndarray:
     """
     S, labels = _check_similarity(S, labels)
     same = labels[:, None] == labels[None, :]
-    return _rank_aucs(_tie_keys(S), same, np.arange(S.shape[0]))
+    return _rank_aucs(_tie_keys(S, _tie_factor(S)), same, np.arange(S.shape[0]))
 
 
 def cluster_recovery(S, labels) -> float:

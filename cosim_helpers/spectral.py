@@ -39,7 +39,8 @@ def gram(X) -> np.ndarray:
     product and needs only one block of extra memory.
     """
     X = as_data_matrix(X)
-    G = _gram(X)
+    with np.errstate(over="ignore", invalid="ignore"):
+        G = _gram(X)
     if not np.all(np.isfinite(G)):
         raise ValueError("X is too large: XᵀX overflows (its largest entry squared times n exceeds the float "
                          "range); rescale X")
@@ -70,8 +71,9 @@ def _gram(X):
 def _fix_signs(V: np.ndarray) -> np.ndarray:
     """Flip columns so each one's largest-magnitude entry is positive.
 
-    Singular vectors are defined up to sign; fixing it makes every output of
-    the package identical across machines and BLAS libraries.
+    Singular vectors are defined up to sign; fixing it removes that
+    arbitrary sign from every output of the package (the values themselves
+    still differ across BLAS builds and thread counts by round-off, ~1e-13).
     """
     idx = np.argmax(np.abs(V), axis=0)
     signs = np.sign(V[idx, np.arange(V.shape[1])])

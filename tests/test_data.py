@@ -102,3 +102,14 @@ def test_bad_parameters_are_rejected(kwargs, error, match):
     params = {"n_users": 100, "n_items": 100, **kwargs}
     with pytest.raises(error, match=match):
         simulate_clustered(**params)
+
+
+@pytest.mark.parametrize("beta_range", [(1.0, np.inf), (np.nan, 1.0), (300.0, 400.0)])
+def test_beta_range_that_would_overflow_or_underflow_is_rejected(beta_range):
+    with pytest.raises(ValueError, match="beta_range"):
+        simulate_clustered(n_users=20, n_items=60, n_clusters=2, seed=0, beta_range=beta_range)
+
+
+def test_negative_seed_names_seed():
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        simulate_clustered(n_users=20, n_items=10, n_clusters=2, seed=-1)

@@ -365,3 +365,28 @@ def test_remedy_similarities_match_direct_computations():
                                atol=1e-8)
     assert list(remedies) == ["cosine", "dot product", "project back", "standardised: cosine",
                               "standardised: project back"]
+
+
+def test_train_cosine_model_refuses_zero_factors_instead_of_claiming_convergence():
+    X = _binary()
+    A, B = _factors()
+    with pytest.raises(ValueError, match="init\\[1\\] \\(B\\) has a zero row"):
+        train_cosine_model(X, 3, init=(np.zeros_like(A), np.zeros_like(B)))
+    B0 = B.copy()
+    B0[4] = 0.0
+    with pytest.raises(ValueError, match="zero row"):
+        train_cosine_model(X, 3, init=(A, B0))
+    with pytest.raises(ValueError, match="init\\[0\\] \\(A\\) gives a zero embedding"):
+        train_cosine_model(X, 3, init=(np.zeros_like(A), B))
+    with pytest.raises(ValueError, match="gtol must be finite"):
+        train_cosine_model(X, 3, gtol=float("nan"))
+    with pytest.raises(TypeError, match="max_iter must be an integer"):
+        train_cosine_model(X, 3, max_iter=5.0)
+
+
+def test_escape_to_dot_product_refuses_an_eps_whose_scale_overflows():
+    A, B = _factors()
+    with pytest.raises(ValueError, match="eps must be >= about 1e-154"):
+        escape_to_dot_product(A, B, 1e-300)  # 1/eps² = inf: a division by zero downstream
+    _, _, scale = escape_to_dot_product(A, B, 1e-150)
+    assert np.isfinite(scale)

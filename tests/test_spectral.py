@@ -68,3 +68,19 @@ def test_gram_of_integer_data_is_exact():
     # non-integer data keeps float64 accuracy
     real = sp.csr_matrix(binary.multiply(rng.random((20_000, 30))))
     np.testing.assert_allclose(gram(real), real.toarray().T @ real.toarray(), rtol=1e-13)
+
+
+@pytest.mark.parametrize("t", [1e-170, 1e160, 2.0**-600])
+def test_top_singular_is_scale_free(t):
+    X = np.random.default_rng(5).standard_normal((15, 6))
+    s, V = top_singular(X, 3)
+    st, Vt = top_singular(X * t, 3)
+    np.testing.assert_allclose(st, s * t, rtol=1e-12)
+    np.testing.assert_allclose(Vt, V, atol=1e-12)
+    st_sparse, _ = top_singular(sp.csr_matrix(X * t), 3)
+    np.testing.assert_allclose(st_sparse, s * t, rtol=1e-12)
+
+
+def test_gram_names_X_when_it_overflows():
+    with pytest.raises(ValueError, match="X is too large"):
+        gram(np.full((4, 2), 1e160))

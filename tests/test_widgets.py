@@ -426,3 +426,25 @@ def test_jpeg_helper_matches_the_canvas():
     black[:] = 0
     assert not _is_image_of(jpeg(fig.canvas), type("C", (), {"buffer_rgba": lambda self: black})())
 
+
+
+# --- inputs that used to slip through (issue 9) ------------------------------------------------------
+
+def test_lambda_explorer_default_lambda_works_when_sigma1_is_below_100(data):
+    X, clusters, popularity, svd = data
+    assert svd.s[0] < 100  # the paper's λ = 100 would switch off every dimension
+    lx = LambdaExplorer(X, clusters, popularity, k=K, svd=svd)
+    low, high = lx.lam_range
+    assert lx.lam0 == pytest.approx(np.sqrt(low * high)) and lx.state.n_kept >= 1
+    big = LambdaExplorer(X * 100.0, clusters, popularity, k=K)  # σ₁ > 100: the paper's value
+    assert big.lam0 == 100.0
+
+
+@pytest.mark.parametrize("pairs,error", [([(0.0, 1)], TypeError), ([(0, 1.7)], TypeError),
+                                         ([(0, 1, 2)], TypeError), ([3], TypeError)])
+def test_d_explorer_pair_indices_must_be_integers_not_truncated_floats(data, pairs, error):
+    X, clusters, popularity, svd = data
+    with pytest.raises(error, match="pair"):
+        DExplorer(X, clusters, popularity, k=K, lam=LAM1, svd=svd, pairs=pairs)
+    ex = DExplorer(X, clusters, popularity, k=K, lam=LAM1, svd=svd, pairs=[(np.int64(0), 1)])
+    assert ex.pairs == ((0, 1),)
