@@ -84,3 +84,19 @@ def test_top_singular_is_scale_free(t):
 def test_gram_names_X_when_it_overflows():
     with pytest.raises(ValueError, match="X is too large"):
         gram(np.full((4, 2), 1e160))
+
+
+def test_gram_splits_light_and_heavy_rows_exactly():
+    # Rows with few non-zeros go through a sparse product, heavy rows through
+    # dense BLAS blocks; the sum must be the exact Gram matrix (integer counts).
+    rng = np.random.default_rng(8)
+    p = 200
+    activity = np.minimum((rng.pareto(0.5, 3000) + 1).astype(int), p)  # power law: mostly light rows
+    rows = np.repeat(np.arange(3000), activity)
+    cols = np.concatenate([rng.choice(p, a, replace=False) for a in activity])
+    X = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(3000, p))
+    assert (activity < p / 10).mean() > 0.5 and (activity >= p / 10).sum() > 50
+    Xd = X.toarray()
+    np.testing.assert_array_equal(gram(X), Xd.T @ Xd)
+    real = X.multiply(rng.random((3000, p))).tocsr()
+    np.testing.assert_allclose(gram(real), real.toarray().T @ real.toarray(), rtol=1e-13)
