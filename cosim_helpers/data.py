@@ -30,13 +30,12 @@ Book chapter 7 studies how its results depend on these choices.
 
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
-from ._validation import as_generator
+from ._validation import as_generator, as_vector, check_int, check_positive
 
 
 class Simulation(NamedTuple):
@@ -55,22 +54,6 @@ class Simulation(NamedTuple):
     X: sp.csr_matrix
     clusters: np.ndarray
     popularity: np.ndarray
-
-
-def _check_count(value, name, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_positive_real(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return float(value)
 
 
 def draw_items_per_user(n_users: int, seed=0, *, activity_exponent: float = 0.5, min_items: int = 1,
@@ -101,11 +84,11 @@ def draw_items_per_user(n_users: int, seed=0, *, activity_exponent: float = 0.5,
     -------
     numpy.ndarray of int64, shape (n_users,)
     """
-    n_users = _check_count(n_users, "n_users")
-    min_items = _check_count(min_items, "min_items")
+    n_users = check_int(n_users, "n_users", 1)
+    min_items = check_int(min_items, "min_items", 1)
     if max_items is not None:
-        max_items = _check_count(max_items, "max_items", minimum=min_items)
-    activity_exponent = _check_positive_real(activity_exponent, "activity_exponent")
+        max_items = check_int(max_items, "max_items", min_items)
+    activity_exponent = check_positive(activity_exponent, "activity_exponent")
     rng = as_generator(seed)
     u = 1.0 - rng.random(n_users)  # in (0, 1]
     with np.errstate(over="ignore"):
@@ -193,42 +176,48 @@ def simulate_clustered(
     Simulation
         Named tuple ``(X, clusters, popularity)``.
     """
-    n_users = _check_count(n_users, "n_users")
-    n_items = _check_count(n_items, "n_items")
-    n_clusters = _check_count(n_clusters, "n_clusters")
+    n_users = check_int(n_users, "n_users", 1)
+    n_items = check_int(n_items, "n_items", 1)
+    n_clusters = check_int(n_clusters, "n_clusters", 1)
     if n_clusters > n_items:
         raise ValueError(f"n_clusters ({n_clusters}) must not exceed n_items ({n_items})")
-    min_items = _check_count(min_items_per_user, "min_items_per_user")
+    min_items = check_int(min_items_per_user, "min_items_per_user", 1)
     if max_items_per_user is None:
         max_items = max(min_items, n_items // 2)
     else:
-        max_items = _check_count(max_items_per_user, "max_items_per_user")
+        max_items = check_int(max_items_per_user, "max_items_per_user", 1)
     if not min_items <= max_items <= n_items:
         raise ValueError(
             "need min_items_per_user <= max_items_per_user <= n_items, got "
             f"{min_items}, {max_items}, {n_items}"
         )
-    block_size = _check_count(block_size, "block_size")
-    low, high = (float(b) for b in beta_range)
-    if not 0 < low <= high:
+    block_size = check_int(block_size, "block_size", 1)
+    try:
+        low, high = beta_range
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"beta_range must be a pair (low, high), got {beta_range!r}") from exc
+    low, high = check_positive(low, "beta_range[0]"), check_positive(high, "beta_range[1]")
+    if not low <= high:
         raise ValueError(f"beta_range must satisfy 0 < low <= high, got {beta_range}")
-    for name, value in (("user_concentration", user_concentration), ("activity_exponent", activity_exponent)):
-        if not (isinstance(value, numbers.Real) and np.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    user_concentration = check_positive(user_concentration, "user_concentration")
+    activity_exponent = check_positive(activity_exponent, "activity_exponent")
+    rng = as_generator(seed)
     if cluster_probs is None:
         cluster_probs = np.full(n_clusters, 1.0 / n_clusters)
-    cluster_probs = np.asarray(cluster_probs, dtype=float)
+    cluster_probs = as_vector(cluster_probs, "cluster_probs")
     if cluster_probs.shape != (n_clusters,) or np.any(cluster_probs < 0) or not np.isclose(cluster_probs.sum(), 1):
         raise ValueError(f"cluster_probs must be {n_clusters} non-negative numbers summing to 1")
     if not isinstance(popularity_law, str):
         raise TypeError(f"popularity_law must be a string, got {type(popularity_law).__name__}")
     if popularity_law not in ("zipf", "pareto"):
         raise ValueError(f"popularity_law must be 'zipf' or 'pareto', got {popularity_law!r}")
-    rng = as_generator(seed)
 
     clusters = rng.choice(n_clusters, size=n_items, p=cluster_probs)
     betas = rng.uniform(low, high, size=n_clusters)
     popularity = _baseline_popularity(rng, clusters, betas, popularity_law)
+    if np.any(popularity == 0):
+        raise ValueError(f"beta_range {beta_range} is too steep: the popularity of the least popular items "
+                         "of a cluster underflows to 0 (keep β below about 100)")
 
     prefs = rng.dirichlet(np.full(n_clusters, float(user_concentration)), size=n_users)
     # Dirichlet draws with tiny concentrations can underflow to exactly 0; a

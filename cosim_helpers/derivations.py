@@ -23,10 +23,11 @@ and :data:`t`, e.g. ``float(res.result["m"].subs({sigma: 2, lam: 1}))``.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass, field
 
 import sympy
+
+from ._validation import check_int, check_objective
 
 #: The singular value ``σ > 0`` of the one-dimensional data "matrix" ``X = [σ]``.
 sigma = sympy.Symbol("sigma", positive=True)
@@ -304,11 +305,8 @@ def rescaling_scalar() -> Derivation:
 
 
 def _check_objective_and_k(objective, k):
-    for name, value in (("objective", objective), ("k", k)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if objective not in (1, 2):
-        raise ValueError(f"objective must be 1 or 2, got {objective}")
+    check_objective(objective)
+    check_int(k, "k")
     if k not in (1, 2):
         raise ValueError(f"k must be 1 or 2 (the 2-item example), got {k}")
 

@@ -5,8 +5,9 @@
   model's embeddings and its three cosine similarities).
 * :func:`nearest_neighbours`: the most similar *other* row of a similarity
   matrix, the quantity chapter 1 shows to be changed by a rescaling ``D``.
-* :func:`format_table`: a labelled matrix as fixed-width text, rounded so
-  that the printed output is identical on every machine.
+* :func:`format_table`: a labelled matrix as fixed-width text, rounded far
+  coarser than round-off (which differs between BLAS builds and thread
+  counts by ~1e-13), so that the printed output is the same on every machine.
 * Dropout on the input layer (book chapter 3: the paper, §2.1, calls its
   Eq. 1 "equivalent" to denoising autoencoders, citing Steck 2020; chapter 3
   shows the expectations agree exactly only when all columns of ``X`` have
@@ -25,12 +26,11 @@ the autoencoder's p x p weight matrix ``M`` (``M = ABᵀ`` in the paper).
 
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import as_factor, as_generator
+from ._validation import as_factor, as_generator, as_square, check_int, check_real
 
 # Largest number of non-zero entries of X for which all 2**nnz masks are enumerated.
 MAX_ENUMERATED_ENTRIES = 20
@@ -110,10 +110,8 @@ def nearest_neighbours(S) -> np.ndarray:
     TypeError, ValueError
         If ``S`` is not a finite, square numeric matrix with at least 2 rows.
     """
-    S = as_factor(S, "S")
+    S = as_square(S, "S")
     m = S.shape[0]
-    if S.shape != (m, m):
-        raise ValueError(f"S must be square, got shape {S.shape}")
     if m < 2:
         raise ValueError(f"S must have at least 2 rows to have a nearest neighbour, got {m}")
     masked = S.copy()
@@ -150,11 +148,7 @@ def format_table(M, row_labels, col_labels, digits: int = 3, width: int = 13) ->
         raise ValueError(f"row_labels must have {M.shape[0]} entries, got {len(row_labels)}")
     if len(col_labels) != M.shape[1]:
         raise ValueError(f"col_labels must have {M.shape[1]} entries, got {len(col_labels)}")
-    for name, value, low in (("digits", digits, 0), ("width", width, 4)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-        if value < low:
-            raise ValueError(f"{name} must be >= {low}, got {value}")
+    digits, width = check_int(digits, "digits", 0), check_int(width, "width", 4)
     R = np.round(M, digits) + 0.0  # adding 0.0 turns -0.0 into 0.0
     first = max(len(r) for r in row_labels)
     lines = [" " * first + "".join(c[: width - 1].rjust(width) for c in col_labels)]
@@ -166,9 +160,7 @@ def format_table(M, row_labels, col_labels, digits: int = 3, width: int = 13) ->
 def _check_dropout_inputs(X, M, q):
     X = as_factor(X, "X")
     M = as_factor(M, "M", rows=X.shape[1], cols=X.shape[1])
-    if isinstance(q, bool) or not isinstance(q, numbers.Real):
-        raise TypeError(f"q must be a real number, got {type(q).__name__}")
-    q = float(q)
+    q = check_real(q, "q")
     if not 0.0 <= q < 1.0:
         raise ValueError(f"q (the dropout rate) must satisfy 0 <= q < 1, got {q}")
     return X, M, q
@@ -283,10 +275,7 @@ def dropout_loss_samples(X, M, q: float, n_samples: int, seed=0) -> np.ndarray:
     numpy.ndarray, shape (n_samples,)
     """
     X, M, q = _check_dropout_inputs(X, M, q)
-    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral):
-        raise TypeError(f"n_samples must be an integer, got {type(n_samples).__name__}")
-    if n_samples < 1:
-        raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+    n_samples = check_int(n_samples, "n_samples", 1)
     rng = as_generator(seed)
     n, p = X.shape
     chunk = max(1, _CHUNK_ENTRIES // (n * p))

@@ -36,13 +36,26 @@ with and without such members (our reading, see chapter 7).
 
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 import scipy.stats
 
-from ._validation import as_data_matrix, as_factor, as_generator, check_nonnegative, check_rank
+from ._validation import (
+    ROW_BLOCK,
+    as_data_matrix,
+    as_factor,
+    as_generator,
+    as_vector,
+    check_int,
+    check_labels,
+    check_nonnegative,
+    check_positive,
+    check_rank,
+    check_real,
+    check_singular_values,
+    check_spectrum,
+)
 from .data import cluster_similarity, simulate_clustered
 from .metrics import cluster_recovery
 from .models import fit_objective1, fit_objective2, rescale, shrinkage_objective1
@@ -79,8 +92,6 @@ SWEEP_NAME = ("D_alpha = dMat(sigma_i^alpha)", r"$D_\alpha=\mathrm{dMat}(\sigma_
 
 #: The three rescalings the book plots in its Figure 1 (our choice).
 FIGURE1_RESCALINGS = ("B=V", "symmetric", "A=V")
-
-_BLOCK = 4096
 
 
 class Panel(NamedTuple):
@@ -167,47 +178,8 @@ class ProbeResult(NamedTuple):
     loss_change: float | None
 
 
-def _check_positive_spectrum(s, name: str = "s") -> np.ndarray:
-    try:
-        s = np.asarray(s, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a numeric array, got {type(s).__name__}") from exc
-    if s.ndim != 1 or s.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array of singular values, got shape {s.shape}")
-    if not np.all(np.isfinite(s)) or np.any(s <= 0):
-        raise ValueError(f"{name} must contain finite singular values > 0 (else D is singular)")
-    return s
-
-
-def _check_clusters(clusters, p: int) -> np.ndarray:
-    clusters = np.asarray(clusters)
-    if clusters.shape != (p,):
-        raise ValueError(f"clusters must have one entry per item ({p}), got shape {clusters.shape}")
-    if not np.issubdtype(clusters.dtype, np.integer):
-        raise TypeError(f"clusters must hold integer labels, got dtype {clusters.dtype}")
-    return clusters
-
-
-def _check_alphas(alphas) -> np.ndarray:
-    try:
-        alphas = np.asarray(alphas, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"alphas must be numeric, got {type(alphas).__name__}") from exc
-    if alphas.ndim != 1 or alphas.size == 0:
-        raise ValueError(f"alphas must be a non-empty 1-D array, got shape {alphas.shape}")
-    if not np.all(np.isfinite(alphas)):
-        raise ValueError("alphas contains NaN or inf")
-    return alphas
-
-
 def _spectrum_for(X, k: int, svd) -> Spectrum:
-    if svd is None:
-        return top_singular(X, k)
-    if not isinstance(svd, Spectrum):
-        raise TypeError("svd must be a Spectrum returned by cosim_helpers.spectral.top_singular")
-    if len(svd.s) < k:
-        raise ValueError(f"svd holds {len(svd.s)} singular values, fewer than k = {k}")
-    return svd
+    return top_singular(X, k) if svd is None else check_spectrum(svd, X.shape, k)
 
 
 def rescaling_diagonal(key: str, s, lam: float) -> np.ndarray:
@@ -241,7 +213,7 @@ def rescaling_diagonal(key: str, s, lam: float) -> np.ndarray:
         raise TypeError(f"key must be a string, got {type(key).__name__}")
     if key not in RESCALINGS:
         raise ValueError(f"key must be one of {sorted(RESCALINGS)}, got {key!r}")
-    s = _check_positive_spectrum(s)
+    s = check_singular_values(s)
     lam = check_nonnegative(lam)
     w = shrinkage_objective1(s, lam)
     if key == "B=V":
@@ -275,7 +247,7 @@ def rescaling_scores(A, B, s, lam: float, clusters, keys=tuple(RESCALINGS)) -> d
     """
     A = as_factor(A, "A")
     B = as_factor(B, "B", rows=A.shape[0], cols=A.shape[1])
-    clusters = _check_clusters(clusters, A.shape[0])
+    clusters = check_labels(clusters, A.shape[0])
     if isinstance(keys, str):
         raise TypeError("keys must be a sequence of keys, not a single string")
     return {key: cluster_recovery(cosine_similarity(rescale(A, B, rescaling_diagonal(key, s, lam))[1]), clusters)
@@ -298,10 +270,8 @@ def power_rescaling(s, alpha: float) -> np.ndarray:
     -------
     numpy.ndarray, shape (k,)
     """
-    s = _check_positive_spectrum(s)
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not np.isfinite(alpha):
-        raise TypeError(f"alpha must be a finite real number, got {alpha!r}")
-    return s ** float(alpha)
+    s = check_singular_values(s)
+    return s ** check_real(alpha, "alpha")
 
 
 def figure1_panels(X, clusters, *, k: int = PAPER_K, lam1: float = PAPER_LAM1, lam2: float = PAPER_LAM2,
@@ -337,7 +307,7 @@ def figure1_panels(X, clusters, *, k: int = PAPER_K, lam1: float = PAPER_LAM1, l
     """
     X = as_data_matrix(X)
     p = X.shape[1]
-    clusters = _check_clusters(clusters, p)
+    clusters = check_labels(clusters, p)
     k = check_rank(k, X.shape)
     lam1 = check_nonnegative(lam1, "lam1")
     lam2 = check_nonnegative(lam2, "lam2")
@@ -399,13 +369,13 @@ def power_sweep(X, clusters, alphas, *, k: int = PAPER_K, lam: float = PAPER_LAM
         The score for each α.
     """
     X = as_data_matrix(X)
-    clusters = _check_clusters(clusters, X.shape[1])
-    alphas = _check_alphas(alphas)
+    clusters = check_labels(clusters, X.shape[1])
+    alphas = as_vector(alphas, "alphas")
     k = check_rank(k, X.shape)
     lam = check_nonnegative(lam)
     svd = _spectrum_for(X, k, svd)
     A, B = fit_objective1(X, k, lam, svd=svd)
-    s = _check_positive_spectrum(svd.s[:k], "svd.s")
+    s = check_singular_values(svd.s, "svd.s")
     scores = np.empty(len(alphas))
     for i, alpha in enumerate(alphas):
         _, B_alpha = rescale(A, B, power_rescaling(s, float(alpha)))
@@ -437,7 +407,7 @@ def scale_correlation(E, s) -> float:
         In ``[-1, 1]``.
     """
     E = as_factor(E, "E")
-    s = _check_positive_spectrum(s)
+    s = check_singular_values(s)
     if s.shape != (E.shape[1],):
         raise ValueError(f"s must have one entry per column of E ({E.shape[1]}), got shape {s.shape}")
     norms = np.linalg.norm(E, axis=0)
@@ -467,8 +437,8 @@ def power_sweep_trend(A, B, s, alphas) -> np.ndarray:
     """
     A = as_factor(A, "A")
     B = as_factor(B, "B", rows=A.shape[0], cols=A.shape[1])
-    s = _check_positive_spectrum(s)
-    alphas = _check_alphas(alphas)
+    s = check_singular_values(s)
+    alphas = as_vector(alphas, "alphas")
     return np.array([scale_correlation(rescale(A, B, power_rescaling(s, float(alpha)))[1], s)
                      for alpha in alphas])
 
@@ -533,15 +503,14 @@ def run_seeds(seeds, *, k: int = PAPER_K, lam1: float = PAPER_LAM1, lam2: float 
     seeds = tuple(seeds)
     if not seeds:
         raise ValueError("seeds must not be empty")
-    for seed in seeds:
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-            raise TypeError(f"every seed must be an int, got {seed!r}")
+    for i, seed in enumerate(seeds):
+        check_int(seed, f"seeds[{i}]", 0)
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct, got {seeds}")
     if "seed" in simulate_kwargs:
         raise TypeError("pass seeds through `seeds`, not `seed`")
     if alphas is not None:
-        alphas = _check_alphas(alphas)
+        alphas = as_vector(alphas, "alphas")
     scores: dict = {}
     trends: dict = {}
     n_kept = np.empty(len(seeds), dtype=int)
@@ -679,9 +648,8 @@ def sensitivity_study(settings=None, *, seed=0, alphas=None, k: int = PAPER_K, l
         raise ValueError(f"settings must contain the baseline {baseline!r}")
     if "seed" in common or any("seed" in kwargs for kwargs in settings.values()):
         raise TypeError("pass the seed through `seed`, not in the settings")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an int, got {seed!r}")
-    alphas = np.linspace(-4.0, 4.0, 9) if alphas is None else _check_alphas(alphas)
+    seed = check_int(seed, "seed", 0)
+    alphas = np.linspace(-4.0, 4.0, 9) if alphas is None else as_vector(alphas, "alphas")
     lam1 = check_nonnegative(lam1, "lam1")
     lam2 = check_nonnegative(lam2, "lam2")
     min_lam_change = check_nonnegative(min_lam_change, "min_lam_change")
@@ -740,7 +708,7 @@ def within_between_means(S, clusters) -> tuple:
     p = S.shape[0]
     if S.shape != (p, p):
         raise ValueError(f"S must be square, got shape {S.shape}")
-    clusters = _check_clusters(clusters, p)
+    clusters = check_labels(clusters, p)
     same = clusters[:, None] == clusters[None, :]
     off_diagonal = ~np.eye(p, dtype=bool)
     within, between = same & off_diagonal, ~same
@@ -764,8 +732,8 @@ def max_prediction_change(X, A, B, A2, B2) -> float:
     B2 = as_factor(B2, "B2", rows=p, cols=A2.shape[1])
     P, P2 = np.asarray(X @ A), np.asarray(X @ A2)
     worst = 0.0
-    for start in range(0, X.shape[0], _BLOCK):
-        rows = slice(start, start + _BLOCK)
+    for start in range(0, X.shape[0], ROW_BLOCK):
+        rows = slice(start, start + ROW_BLOCK)
         worst = max(worst, float(np.max(np.abs(P[rows] @ B.T - P2[rows] @ B2.T))))
     return worst
 
@@ -800,8 +768,7 @@ def rescaling_probe(A, B, *, loss=None, D=None, spread: float = 1.0, seed=0) -> 
     if loss is not None and not callable(loss):
         raise TypeError(f"loss must be callable or None, got {type(loss).__name__}")
     if D is None:
-        if isinstance(spread, bool) or not isinstance(spread, numbers.Real) or not (0 < spread < np.inf):
-            raise ValueError(f"spread must be a finite number > 0, got {spread!r}")
+        spread = check_positive(spread, "spread")
         rng = as_generator(seed)
         D = np.exp(rng.uniform(-spread, spread, size=A.shape[1]))
     A2, B2 = rescale(A, B, D)

@@ -26,8 +26,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validation import as_data_matrix, as_factor, as_generator, check_nonnegative
+from .models import GramObjective
 from .spectral import gram
-from .training import _make
 
 #: Update rules understood by :class:`Optimiser`.
 METHODS = ("gd", "adam", "rmsprop", "adagrad")
@@ -231,7 +231,7 @@ def train_factors(X, lam: float, A0, B0, *, method: str = "gd", lr: float, max_s
         raise ValueError(f"max_steps must be an integer >= 0, got {max_steps!r}")
     if target is not None:
         target = float(target)
-    fun = _make(objective, gram(X), lam)
+    fun = GramObjective(gram(X), lam, objective).loss_and_gradient
     optimiser = Optimiser(method, lr, **optimiser_options)
     losses = []
     reached = False

@@ -5,6 +5,13 @@ other items by similarity and ask how often a same-cluster item is ranked
 above an other-cluster item, i.e. the ROC AUC of that ranking. Averaged over
 items this is :func:`cluster_recovery`: 1 is perfect, 0.5 is chance (a
 random or constant similarity), below 0.5 is worse than chance.
+
+Tie rule (ours): two similarities of one row are tied when they agree to
+:data:`TIE_DECIMALS` (12) decimal places *relative to the matrix's scale*
+(``S`` divided by the power of two just above ``max |S|``, then rounded), so
+that round-off, which differs between BLAS builds and thread counts, never
+decides an order, and ``S`` and ``c·S`` score the same for any ``c > 0``.
+Ties count one half.
 """
 
 from __future__ import annotations
@@ -15,21 +22,167 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.stats
 
-from ._validation import as_factor
+from ._validation import as_square, check_int, check_labels
 
-_TIE_DECIMALS = 12
+#: Similarities of one row that agree to this many decimals, relative to the
+#: matrix's scale, are ties.
+TIE_DECIMALS = 12
+
+_UNDEFINED = "labels need at least two clusters and one cluster with two items"
+
+
+def _tie_factor(S) -> float:
+    """``10^12 / 2^e``, ``2^e`` the power of two just above ``max |S|`` (exact: a power of two times 10^12)."""
+    top = max(float(S.max()), -float(S.min()))
+    if top == 0.0:
+        return 1.0
+    mantissa, e = np.frexp(top)
+    if mantissa == 0.5:  # top is a power of two itself
+        e -= 1
+    return float(np.ldexp(10.0**TIE_DECIMALS, -int(e)))
+
+
+def _tie_keys(S, factor, dtype=np.float64):
+    """Integer-valued keys ``rint(S · factor)``: equal keys are ties.
+
+    With :func:`_tie_factor` the keys order and tie exactly like
+    ``round(S / 2^e, 12)``: a cosine matrix (``max |S| = 1``) is rounded as
+    it is, any other scale is first brought to (1/2, 1]. Computed a block of
+    rows at a time (cache-sized temporaries), converted to ``dtype``.
+    """
+    out = np.empty(S.shape, dtype=dtype)
+    tmp = np.empty((min(128, S.shape[0]), S.shape[1]))
+    for a in range(0, S.shape[0], tmp.shape[0]):
+        t = tmp[: S[a:a + tmp.shape[0]].shape[0]]
+        np.multiply(S[a:a + t.shape[0]], factor, out=t)
+        np.rint(t, out=t)
+        np.add(t, 0.0, out=t)  # -0.0 -> 0.0 (the fast path compares bit patterns)
+        out[a:a + t.shape[0]] = t
+    return out
+
+
+def _rank_aucs(K, same, rows):
+    """AUCs by mid-ranks (the definition); NaN where undefined.
+
+    Row j of ``K`` (tie keys) and of ``same`` (same-cluster mask) belong to item ``rows[j]``.
+    """
+    p = K.shape[1]
+    out = np.empty(len(rows))
+    for j, i in enumerate(rows):
+        keep = np.arange(p) != i
+        ranks = scipy.stats.rankdata(K[j, keep])
+        pos = same[j, keep]
+        n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+        if n_pos == 0 or n_neg == 0:
+            out[j] = np.nan
+        else:
+            out[j] = (ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    return out
+
+
+_ROWS = 64  # rows per block in the fast path
+_TOP_POSITIVE = np.array([0x7F7FFFFF], dtype=np.int32).view(np.float32)[0]  # float32 max, last bit 1
+
+
+def _fast_aucs(S, factor, same, start, stop):
+    """AUCs of the rows ``start:stop`` with one float32 sort per row; rows that could tie fall back to ranks.
+
+    Each key is rounded to float32 (monotone, so the order is kept) and its
+    last mantissa bit is replaced by the label (1 = same cluster), so that
+    one ``np.sort`` (vectorised) orders a row and carries the labels along.
+    After sorting, a same-cluster item's numerator ``#{other-cluster items
+    below it}`` follows from its position. Two keys of different labels that are
+    equal up to the label bit may be tied, or ordered by the label bit only:
+    such rows (rare unless the matrix has genuine ties) are computed exactly
+    by :func:`_rank_aucs`. The item itself sorts last (key: float32 max).
+    """
+    p = S.shape[0]
+    positions = np.arange(p, dtype=np.int32 if p < 46_000 else np.int64)  # Σ t < p²/2 fits
+    U = np.empty(stop - start, dtype=np.int64)
+    suspect = np.empty(stop - start, dtype=bool)
+    for a in range(start, stop, _ROWS):  # blocks of rows: every pass stays in the cache
+        b = min(a + _ROWS, stop)
+        keys = _tie_keys(S[a:b], factor, np.float32)  # float32 rounding is monotone: order kept
+        bits = keys.view(np.int32)
+        np.bitwise_and(bits, np.int32(-2), out=bits)
+        np.bitwise_or(bits, same[a:b], out=bits)
+        keys[np.arange(b - a), np.arange(a, b)] = _TOP_POSITIVE
+        keys.sort(axis=1)
+        # Two neighbours that differ only in the label bit: equal keys (up to
+        # float32) with different labels, which only the exact path can order.
+        suspect[a - start:b - start] = np.any((bits[:, 1:] ^ bits[:, :-1]) == 1, axis=1)
+        np.bitwise_and(bits, 1, out=bits)
+        U[a - start:b - start] = bits @ positions
+    n_pos = np.count_nonzero(same[start:stop], axis=1) - 1
+    n_neg = p - 1 - n_pos
+    # The j-th same-cluster key (0-based, the item itself included, last) at
+    # position t has t − j other-cluster keys below it: U = Σ t − P(P−1)/2 − n_neg.
+    total = n_pos + 1
+    U -= total * (total - 1) // 2 + n_neg
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auc = U / (n_pos * n_neg)
+    auc[(n_pos == 0) | (n_neg == 0)] = np.nan
+    if suspect.any():
+        bad = np.arange(start, stop)[suspect]
+        auc[suspect] = _rank_aucs(_tie_keys(S[bad], factor), same[bad], bad)
+    return auc
+
+
+_POOL = None
+
+
+def _pool():
+    """A small thread pool (numpy's sorts release the GIL, so row chunks are scored in parallel)."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)),
+                                   thread_name_prefix="cosim-metrics")
+    return _POOL
+
+
+class ClusterScorer:
+    """:func:`cluster_recovery` against fixed labels, for many matrices in one item order.
+
+    The explorers (:mod:`~cosim_helpers.widgets`) score a new matrix at every
+    control change; this keeps the label comparison and scores large
+    matrices in parallel row chunks (each row's AUC does not depend on the
+    chunking, so neither does the result).
+
+    Parameters
+    ----------
+    labels : array_like of int, shape (p,)
+        Cluster of each item, in the item order of the matrices to score.
+    """
+
+    def __init__(self, labels):
+        labels = np.asarray(labels)
+        if labels.ndim != 1:
+            raise ValueError(f"labels must be 1-D (one label per item), got shape {labels.shape}")
+        self.labels = check_labels(labels, labels.shape[0], "labels")
+        self._same = self.labels[:, None] == self.labels[None, :]
+        if not np.any((self._same.sum(axis=1) > 1) & (self._same.sum(axis=1) < len(self.labels))):
+            raise ValueError(_UNDEFINED)
+
+    def per_item(self, S) -> np.ndarray:
+        """Per-item AUCs of ``S`` (as :func:`per_item_auc`, computed fast)."""
+        p = len(self.labels)
+        S = as_square(S, "S", p)
+        factor = _tie_factor(S)
+        if p >= 300 and (os.cpu_count() or 1) > 1:
+            half = p // 2
+            chunks = [(0, half), (half, p)]
+            return np.concatenate(list(_pool().map(lambda ab: _fast_aucs(S, factor, self._same, *ab), chunks)))
+        return _fast_aucs(S, factor, self._same, 0, p)
+
+    def __call__(self, S) -> float:
+        """:func:`cluster_recovery` of ``S``."""
+        return float(np.nanmean(self.per_item(S)))
 
 
 def _check_similarity(S, labels):
-    """A finite square item-item matrix and one label per item, or a clear error."""
-    S = as_factor(S, "S")
-    labels = np.asarray(labels)
-    p = S.shape[0]
-    if S.shape != (p, p):
-        raise ValueError(f"S must be square, got shape {S.shape}")
-    if labels.shape != (p,):
-        raise ValueError(f"labels must have one entry per row of S ({p}), got shape {labels.shape}")
-    return S, labels
+    """A finite square item-item matrix and one integer label per item, or a clear error."""
+    S = as_square(S, "S")
+    return S, check_labels(labels, S.shape[0], "labels")
 
 
 def per_item_auc(S, labels) -> np.ndarray:
@@ -46,27 +199,13 @@ def per_item_auc(S, labels) -> np.ndarray:
     -------
     numpy.ndarray, shape (p,)
         AUC of row i, computed over the items ``j != i`` (the item itself is
-        left out). Ties count one half (mid-ranks); values equal to 12
-        decimal places are ties. Items whose cluster has
-        no other member, or that are in the only cluster, get NaN.
+        left out) from mid-ranks, ties counting one half (see the module's
+        tie rule). Items whose cluster has no other member, or that are in
+        the only cluster, get NaN.
     """
     S, labels = _check_similarity(S, labels)
-    p = S.shape[0]
     same = labels[:, None] == labels[None, :]
-    off_diag = ~np.eye(p, dtype=bool)
-    # Rank the p − 1 other items of each row; the diagonal is removed first.
-    # Similarities equal to 12 decimals are ties: otherwise round-off (which
-    # differs between BLAS builds and thread counts) would decide the order
-    # of, e.g., cosines that are all mathematically 1.
-    others = np.round(S[off_diag].reshape(p, p - 1), _TIE_DECIMALS)
-    pos = same[off_diag].reshape(p, p - 1)
-    ranks = scipy.stats.rankdata(others, axis=1)
-    n_pos = pos.sum(axis=1)
-    n_neg = (p - 1) - n_pos
-    with np.errstate(invalid="ignore", divide="ignore"):
-        auc = (np.sum(ranks * pos, axis=1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
-    auc[(n_pos == 0) | (n_neg == 0)] = np.nan
-    return auc
+    return _rank_aucs(_tie_keys(S, _tie_factor(S)), same, np.arange(S.shape[0]))
 
 
 def cluster_recovery(S, labels) -> float:
@@ -80,16 +219,17 @@ def cluster_recovery(S, labels) -> float:
     Parameters
     ----------
     S : array_like, shape (p, p)
-    labels : array_like, shape (p,)
+    labels : array_like of int, shape (p,)
 
     Returns
     -------
     float
         Mean of :func:`per_item_auc` over the items where it is defined,
-        computed without ranking every row (a merge of two sorted runs per
-        row, see ``_block_auc_sum``), so that an explorer can recompute it
-        for 1,000 items within its time budget. The tests check it against
-        :func:`per_item_auc`.
+        computed with one vectorised float32 sort per row (exact: rows where
+        float32 could merge or misorder two keys are recomputed by ranks), so
+        that an explorer can recompute it for 1,000 items within its time
+        budget. The tests check it against :func:`per_item_auc`. Scale-free
+        (see the module's tie rule).
 
     Raises
     ------
@@ -97,85 +237,7 @@ def cluster_recovery(S, labels) -> float:
         If it is defined for no item (one cluster only, or all singletons).
     """
     S, labels = _check_similarity(S, labels)
-    perm = np.argsort(labels, kind="stable")
-    return _grouped_recovery(S[np.ix_(perm, perm)], *_group_bounds(labels[perm]))
-
-
-def _group_bounds(sorted_labels):
-    """Start and stop of each run of equal labels in a grouped label vector."""
-    change = np.flatnonzero(sorted_labels[1:] != sorted_labels[:-1]) + 1
-    starts = np.concatenate(([0], change))
-    stops = np.concatenate((change, [len(sorted_labels)]))
-    return starts, stops
-
-
-def _block_auc_sum(S, a, b):
-    """Sum of the per-item AUCs of the items ``a:b`` (one whole cluster) of a cluster-grouped ``S``.
-
-    For item i in the cluster, the AUC numerator is
-    ``U_i = Σ_{j∈c, j≠i} (#{l∉c: S_il < S_ij} + ½ #{l∉c: S_il = S_ij})``, the
-    Mann-Whitney form of the mid-rank formula of
-    :func:`~cosim_helpers.metrics.per_item_auc`. Each row is laid out as
-    [its negatives, sorted | its positives, sorted]; one stable sort of these
-    two runs (a linear-time merge) puts the j-th positive (0-based) at a
-    position t with ``t − j = #{negatives <= it}``. A positive that equals
-    the largest negative at or below it is tied; only rows with such a tie
-    are merged a second time with the positives first, which counts
-    ``#{negatives < it}``, and ``U_i`` is the mean of the two counts.
-    """
-    p = S.shape[0]
-    m, n_neg = b - a, p - (b - a)
-    C = np.empty((m, p))
-    C[:, :a] = S[a:b, :a]
-    C[:, a:n_neg] = S[a:b, b:]
-    C[:, n_neg:] = S[a:b, a:b]
-    C[np.arange(m), n_neg + np.arange(m)] = np.inf  # the item itself: the last positive, dropped below
-    C[:, :n_neg].sort(axis=1)
-    C[:, n_neg:].sort(axis=1)
-    order = np.argsort(C, axis=1, kind="stable")
-    positions = np.nonzero(order >= n_neg)[1].reshape(m, m)[:, :-1]
-    at_most = positions - np.arange(m - 1)  # #{negatives <= x_j}, shape (m, m − 1)
-    below = np.take_along_axis(C, np.maximum(at_most - 1, 0), axis=1)  # largest negative <= x_j
-    tied = np.flatnonzero(np.any((at_most > 0) & (below == C[:, n_neg:p - 1]), axis=1))
-    U = at_most.sum(axis=1).astype(np.float64)
-    if tied.size:
-        C2 = np.concatenate((C[tied, n_neg:], C[tied, :n_neg]), axis=1)
-        order2 = np.argsort(C2, axis=1, kind="stable")
-        positions2 = np.nonzero(order2 < m)[1].reshape(tied.size, m)[:, :-1]
-        U[tied] = (U[tied] + (positions2 - np.arange(m - 1)).sum(axis=1)) / 2.0
-    return float(np.sum(U / ((m - 1) * n_neg)))
-
-
-_POOL = None
-
-
-def _pool():
-    """A small thread pool (numpy's sorts release the GIL, so clusters are scored in parallel)."""
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)),
-                                   thread_name_prefix="cosim-metrics")
-    return _POOL
-
-
-def _grouped_recovery(S, starts, stops):
-    """:func:`~cosim_helpers.metrics.cluster_recovery` of an ``S`` grouped by cluster (runs ``starts:stops``).
-
-    Clusters are scored in parallel threads when ``S`` is large; the partial
-    sums are added in cluster order, so the result does not depend on the
-    number of threads.
-    """
-    # Same tie rule as per_item_auc: equal to 12 decimals is a tie.
-    S = np.round(S, _TIE_DECIMALS)
-    p = S.shape[0]
-    blocks = [(a, b) for a, b in zip(starts, stops) if 2 <= b - a < p]  # else AUC undefined (NaN)
-    if not blocks:
-        raise ValueError("labels need at least two clusters and one cluster with two items")
-    if p >= 300 and len(blocks) > 1 and (os.cpu_count() or 1) > 1:
-        sums = list(_pool().map(lambda ab: _block_auc_sum(S, *ab), blocks))
-    else:
-        sums = [_block_auc_sum(S, a, b) for a, b in blocks]
-    return sum(sums) / sum(b - a for a, b in blocks)
+    return ClusterScorer(labels)(S)
 
 
 def neighbour_overlap(S1, S2, n_neighbours: int = 10) -> float:
@@ -188,7 +250,7 @@ def neighbour_overlap(S1, S2, n_neighbours: int = 10) -> float:
     its neighbours; two unrelated random similarities of p items score about
     ``n_neighbours / (p − 1)``. Book chapter 11 uses it to measure how far a
     change of gauge, optimiser or seed moves "the 10 most similar items".
-    Equal similarities (to 12 decimals, the tie rule of :func:`per_item_auc`)
+    Equal similarities (the relative tie rule of :func:`per_item_auc`)
     are broken by item index.
 
     Parameters
@@ -201,18 +263,15 @@ def neighbour_overlap(S1, S2, n_neighbours: int = 10) -> float:
     -------
     float in [0, 1]
     """
-    S1 = as_factor(S1, "S1")
+    S1 = as_square(S1, "S1")
     p = S1.shape[0]
-    if S1.shape != (p, p):
-        raise ValueError(f"S1 must be square, got shape {S1.shape}")
-    S2 = as_factor(S2, "S2", rows=p, cols=p)
-    if isinstance(n_neighbours, bool) or not isinstance(n_neighbours, (int, np.integer)):
-        raise TypeError(f"n_neighbours must be an integer, got {type(n_neighbours).__name__}")
+    S2 = as_square(S2, "S2", size=p)
+    n_neighbours = check_int(n_neighbours, "n_neighbours")
     if not 1 <= n_neighbours <= p - 1:
         raise ValueError(f"n_neighbours must be between 1 and p − 1 = {p - 1}, got {n_neighbours}")
 
     def top(S):
-        S = np.round(S, _TIE_DECIMALS)
+        S = _tie_keys(S, _tie_factor(S))
         np.fill_diagonal(S, -np.inf)
         order = np.argsort(-S, axis=1, kind="stable")[:, :n_neighbours]
         mask = np.zeros((p, p), dtype=bool)

@@ -15,28 +15,30 @@ to 5 of the book derive what is implemented here:
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
-from ._validation import as_data_matrix, as_factor, check_nonnegative, check_rank
+from ._validation import (
+    as_data_matrix,
+    as_factor,
+    as_real_array,
+    as_square,
+    check_nonnegative,
+    check_objective,
+    check_rank,
+    check_spectrum,
+    dense_row_blocks,
+)
 from .spectral import Spectrum, top_singular
 
-# Rows of X per block when forming the residual X − XABᵀ densely: bounds the
-# memory to _BLOCK x p floats while keeping BLAS calls large.
-_BLOCK = 4096
+#: Largest condition number of a general ``G`` that :func:`rescale` accepts:
+#: ``ABᵀ`` then moves by at most about ``cond(G) · eps ≈ 2e-8`` (relative).
+MAX_CONDITION = 1e8
 
 
 def _spectrum(X, k, svd):
     """Return the top-k spectrum of X, or check and reuse a precomputed one."""
     if svd is None:
         return top_singular(X, k)
-    if not isinstance(svd, Spectrum):
-        raise TypeError("svd must be a Spectrum returned by cosim_helpers.spectral.top_singular")
-    if svd.V.shape != (X.shape[1], len(svd.s)) or len(svd.s) < k:
-        raise ValueError(
-            f"svd does not match X of shape {X.shape} and k = {k}: "
-            f"it holds {len(svd.s)} singular vectors of length {svd.V.shape[0]}"
-        )
-    return Spectrum(svd.s[:k], svd.V[:, :k])
+    return check_spectrum(svd, X.shape, k)
 
 
 def shrinkage_objective1(s, lam) -> np.ndarray:
@@ -45,9 +47,13 @@ def shrinkage_objective1(s, lam) -> np.ndarray:
     ``σ = 0`` gives 0 (that direction carries no data; for ``λ = 0`` the
     loss is flat there and 0 is the minimum-norm choice).
     """
-    s2 = np.asarray(s, dtype=float) ** 2
-    out = np.zeros_like(s2)
-    np.divide(s2, s2 + lam, out=out, where=s2 > 0)
+    s = np.asarray(s, dtype=float)
+    out = np.zeros_like(s)
+    pos = s > 0
+    # 1/(1 + (λ/σ)/σ): never squares σ, so it neither underflows (σ = 1e-170)
+    # nor overflows (σ = 1e160).
+    with np.errstate(over="ignore"):
+        out[pos] = 1.0 / (1.0 + (lam / s[pos]) / s[pos])
     return out
 
 
@@ -98,8 +104,19 @@ def fit_objective1(X, k: int, lam: float, *, svd: Spectrum | None = None):
     X = as_data_matrix(X)
     k = check_rank(k, X.shape)
     lam = check_nonnegative(lam)
-    s, V = _spectrum(X, k, svd)
-    A = V * np.sqrt(shrinkage_objective1(s, lam))
+    return objective1_factors(_spectrum(X, k, svd), lam)
+
+
+def objective1_factors(svd: Spectrum, lam: float):
+    """The symmetric objective-1 optimum (paper Eq. 5) from a spectrum ``(s, V)``.
+
+    ``Â = B̂ = V dMat(w)^{1/2}`` with ``w_i = σ_i²/(σ_i² + λ)``: what
+    :func:`fit_objective1` returns, for a spectrum obtained some other way
+    (e.g. from a Gram matrix, :func:`~cosim_helpers.spectral.gram_spectrum`).
+    """
+    svd = check_spectrum(svd)
+    lam = check_nonnegative(lam)
+    A = svd.V * np.sqrt(shrinkage_objective1(svd.s, lam))
     return A, A.copy()
 
 
@@ -125,13 +142,18 @@ def fit_objective2(X, k: int, lam: float, *, svd: Spectrum | None = None):
     X = as_data_matrix(X)
     k = check_rank(k, X.shape)
     lam = check_nonnegative(lam)
-    s, V = _spectrum(X, k, svd)
+    return objective2_factors(_spectrum(X, k, svd), lam)
+
+
+def objective2_factors(svd: Spectrum, lam: float):
+    """The objective-2 optimum (paper Eq. 2) from a spectrum ``(s, V)``; see :func:`fit_objective2`."""
+    svd = check_spectrum(svd)
+    lam = check_nonnegative(lam)
+    s, V = svd
     shrink = shrinkage_objective2(s, lam)
     inv_s = np.zeros_like(s)
     np.divide(1.0, s, out=inv_s, where=s > 0)
-    A = V * np.sqrt(inv_s * shrink)
-    B = V * np.sqrt(s * shrink)
-    return A, B
+    return V * np.sqrt(inv_s * shrink), V * np.sqrt(s * shrink)
 
 
 def _check_factors(X, A, B):
@@ -152,9 +174,7 @@ def reconstruction_error(X, A, B) -> float:
     X, A, B = _check_factors(X, A, B)
     P = np.asarray(X @ A)
     total = 0.0
-    for start in range(0, X.shape[0], _BLOCK):
-        rows = slice(start, start + _BLOCK)
-        Xb = X[rows].toarray() if sp.issparse(X) else X[rows]
+    for rows, Xb in dense_row_blocks(X):
         R = Xb - P[rows] @ B.T
         total += float(np.einsum("ij,ij->", R, R))
     return total
@@ -181,6 +201,90 @@ def loss_objective2(X, A, B, lam: float) -> float:
     return reconstruction_error(X, A, B) + lam * penalty
 
 
+def _kk(E, F):
+    """``EᵀF`` (k x k) in numpy's own loops, without BLAS threads.
+
+    These products are tiny (p·k² flops), but a multi-threaded BLAS call can
+    stall for a whole scheduler time slice on a busy shared machine (measured:
+    a 100 ms median for the D explorer's loss with two BLAS threads under load).
+    """
+    return np.einsum("ij,ik->jk", E, F)
+
+
+class GramObjective:
+    """Objective 1 or 2 and its exact gradient, evaluated from the Gram matrix ``G = XᵀX``.
+
+    With ``M = ABᵀ`` the data-fit term is
+    ``‖X − XM‖²_F = tr(G) − 2⟨GA, B⟩ + ⟨AᵀGA, BᵀB⟩``; objective 1 (paper
+    Eq. 1) adds ``λ‖ABᵀ‖²_F = λ⟨AᵀA, BᵀB⟩``, objective 2 (paper Eq. 2) adds
+    ``λ(‖XA‖²_F + ‖B‖²_F) = λ(⟨A, GA⟩ + ‖B‖²_F)``. One evaluation costs one
+    p x p x k product, whatever the number of users n, and never forms the
+    p x p matrix M. The gradients are ``∂/∂A = −2(GB − GA BᵀB)`` and
+    ``∂/∂B = −2(GA − B AᵀGA)`` for the fit, plus ``2λA BᵀB`` and ``2λB AᵀA``
+    (objective 1) or ``2λGA`` and ``2λB`` (objective 2); the tests check them
+    against finite differences.
+
+    The expansion loses about ``eps · tr(G) / loss`` in relative accuracy
+    compared with the residual-based :func:`loss_objective1` (harmless
+    unless the fit is nearly exact). :mod:`~cosim_helpers.training` and the
+    D explorer (:mod:`~cosim_helpers.widgets`) both use this class.
+
+    Parameters
+    ----------
+    G : array_like, shape (p, p)
+        ``XᵀX`` (e.g. :func:`cosim_helpers.spectral.gram`); not copied, not modified.
+    lam : float
+        ``λ >= 0``.
+    objective : {1, 2}
+    """
+
+    def __init__(self, G, lam: float, objective: int):
+        self.G = as_square(G, "G")
+        self.lam = check_nonnegative(lam)
+        self.objective = check_objective(objective)
+        self.trace = float(np.trace(self.G))
+
+    def _factors(self, A, B, GA):
+        p = self.G.shape[0]
+        A = as_factor(A, "A", rows=p)
+        B = as_factor(B, "B", rows=p, cols=A.shape[1])
+        GA = self.G @ A if GA is None else as_factor(GA, "GA", rows=p, cols=A.shape[1])
+        return A, B, GA
+
+    def loss(self, A, B, *, GA=None) -> float:
+        """The objective at ``(A, B)``.
+
+        ``GA`` (optional) is ``G @ A`` when the caller already has it, e.g.
+        ``(GÂ)D`` for the rescaled ``ÂD``; it saves the p x p x k product.
+        """
+        A, B, GA = self._factors(A, B, GA)
+        BtB = _kk(B, B)
+        AtGA = _kk(A, GA)
+        fit = self.trace - 2.0 * float(np.sum(GA * B)) + float(np.sum(AtGA * BtB))
+        if self.objective == 1:
+            return fit + self.lam * float(np.sum(_kk(A, A) * BtB))
+        return fit + self.lam * (float(np.trace(AtGA)) + float(np.sum(B * B)))
+
+    def loss_and_gradient(self, A, B):
+        """``(loss, ∂L/∂A, ∂L/∂B)`` at ``(A, B)``; the gradients have shape (p, k)."""
+        A, B, GA = self._factors(A, B, None)
+        BtB = _kk(B, B)
+        AtGA = _kk(A, GA)
+        fit = self.trace - 2.0 * float(np.sum(GA * B)) + float(np.sum(AtGA * BtB))
+        dA = -2.0 * (self.G @ B - GA @ BtB)
+        dB = -2.0 * (GA - B @ AtGA)
+        lam = self.lam
+        if self.objective == 1:
+            AtA = _kk(A, A)
+            return (fit + lam * float(np.sum(AtA * BtB)), dA + 2.0 * lam * A @ BtB, dB + 2.0 * lam * B @ AtA)
+        return fit + lam * (float(np.trace(AtGA)) + float(np.sum(B * B))), dA + 2.0 * lam * GA, dB + 2.0 * lam * B
+
+
+def loss_objective1_gram(G, A, B, lam: float) -> float:
+    """Objective 1 (paper Eq. 1) from the Gram matrix ``G = XᵀX``: :class:`GramObjective` ``(G, lam, 1).loss(A, B)``."""
+    return GramObjective(G, lam, 1).loss(A, B)
+
+
 def rescale(A, B, D):
     """Apply the D-freedom of objective 1 (paper §2.1): ``(A, B) -> (AD, BD⁻¹)``.
 
@@ -199,16 +303,15 @@ def rescale(A, B, D):
     Raises
     ------
     ValueError
-        If D has the wrong size, a zero diagonal entry, or is singular (or so
-        ill-conditioned that ``G⁻ᵀ`` cannot be computed reliably).
+        If D has the wrong size or a zero diagonal entry; if a diagonal D
+        makes an entry of ``AD`` or ``BD⁻¹`` overflow or underflow; if a
+        general ``G`` has a condition number above :data:`MAX_CONDITION`
+        (1e8), beyond which ``ABᵀ`` would move by more than about 1e-8.
     """
     A = as_factor(A, "A")
     B = as_factor(B, "B", rows=A.shape[0], cols=A.shape[1])
     k = A.shape[1]
-    try:
-        D = np.asarray(D, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"D must be numeric, got {type(D).__name__}") from exc
+    D = as_real_array(D, "D", "numeric")
     if not np.all(np.isfinite(D)):
         raise ValueError("D contains NaN or inf")
     if D.ndim == 1:
@@ -216,12 +319,23 @@ def rescale(A, B, D):
             raise ValueError(f"D must have k = {k} diagonal entries, got {D.shape[0]}")
         if np.any(D == 0):
             raise ValueError("D is singular: it has a zero diagonal entry")
-        return A * D, B / D
+        with np.errstate(over="ignore", under="ignore", divide="ignore"):
+            A2, B2 = A * D, B / D
+        # Entrywise products are exact to an ulp, so ABᵀ is kept unless an
+        # entry over- or underflows: that is the one way a diagonal D can fail.
+        tiny = np.finfo(float).tiny
+        if not (np.all(np.isfinite(A2)) and np.all(np.isfinite(B2))) or \
+                np.any((A != 0) & (np.abs(A2) < tiny)) or np.any((B != 0) & (np.abs(B2) < tiny)):
+            raise ValueError("D is too extreme for these factors: AD or BD⁻¹ overflows or underflows "
+                             f"(|D| ranges from {np.abs(D).min():.3g} to {np.abs(D).max():.3g})")
+        return A2, B2
     if D.ndim == 2:
         if D.shape != (k, k):
             raise ValueError(f"D must be a {k} x {k} matrix, got shape {D.shape}")
-        if np.linalg.cond(D) > 1.0 / (np.finfo(float).eps * k):
-            raise ValueError("D is singular (or numerically so): it has no reliable inverse")
+        cond = np.linalg.cond(D)
+        if not cond <= MAX_CONDITION:
+            raise ValueError(f"D is singular or too ill-conditioned: its condition number {cond:.3g} exceeds "
+                             f"{MAX_CONDITION:.0e}, beyond which G⁻ᵀ would move ABᵀ by more than about 1e-8")
         # B G⁻ᵀ = (G⁻¹ Bᵀ)ᵀ: solve instead of forming the inverse.
         return A @ D, np.linalg.solve(D, B.T).T
     raise ValueError(f"D must be 1-D (diagonal entries) or 2-D (a k x k matrix), got {D.ndim}-D")

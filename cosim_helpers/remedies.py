@@ -24,355 +24,28 @@ compares them on the same simulated data:
    to the rescaled data.
 
 The paper's caution that deep models mix several regularisers (its §5) is
-not a remedy and has no code here. :func:`format_table` prints the
-chapter's comparison table.
+not a remedy and has no code here. The cosine model of remedy 1 lives in
+:mod:`cosim_helpers.cosine_model`; its names are re-exported here.
 """
 
 from __future__ import annotations
 
-import numbers
-from typing import NamedTuple
-
 import numpy as np
-import scipy.optimize
 import scipy.sparse as sp
 
-from ._validation import as_data_matrix, as_factor, as_generator, check_nonnegative, check_rank, check_real
-from .similarity import cosine_similarity, inverse_row_norms
-
-# Rows of X per block when a dense n x p matrix is formed (bounds the memory).
-_BLOCK = 4096
-
-
-# ---------------------------------------------------------------------------
-# Remedy 1: a model trained with respect to cosine similarity
-# ---------------------------------------------------------------------------
-
-
-class CosineModelResult(NamedTuple):
-    """Output of :func:`train_cosine_model`.
-
-    Attributes
-    ----------
-    A, B : numpy.ndarray, shape (p, k)
-        User embeddings are the rows of ``XA``, item embeddings the rows of
-        ``B``; only their directions (and ``A`` up to a positive factor)
-        enter the scores.
-    scale : float
-        The scale ``γ`` of the scores ``γ · cos((XA)_u, b_i)``.
-    losses : numpy.ndarray
-        Loss at the start and after every L-BFGS iteration.
-    converged : bool
-        Whether L-BFGS met its tolerance before ``max_iter``.
-    """
-
-    A: np.ndarray
-    B: np.ndarray
-    scale: float
-    losses: np.ndarray
-    converged: bool
-
-
-def _cosine_factors(X, A, B):
-    """Check ``X, A, B`` and return them with ``XA``, ``Ω_{XA} XA`` and ``Ω_B B``."""
-    X = as_data_matrix(X)
-    p = X.shape[1]
-    A = as_factor(A, "A", rows=p)
-    B = as_factor(B, "B", rows=p, cols=A.shape[1])
-    P = np.asarray(X @ A)
-    inv_p = inverse_row_norms(P)
-    inv_b = inverse_row_norms(B)
-    return X, A, B, P, inv_p, inv_b
-
-
-def cosine_model_scores(X, A, B, scale: float) -> np.ndarray:
-    """Predicted scores of the cosine model, ``γ · cos((XA)_u, b_i)`` (remedy 1).
-
-    The paper's first remedy (§3) is to train a model with respect to
-    cosine similarity; book chapter 6 uses this model: the usual linear
-    autoencoder's user embeddings ``XA`` and item embeddings ``B``, with the
-    dot product replaced by a scaled cosine,
-
-    ``Ŝ = γ · Ω_{XA} XA Bᵀ Ω_B``.
-
-    Parameters
-    ----------
-    X : array_like or scipy.sparse matrix, shape (n, p)
-    A, B : array_like, shape (p, k)
-    scale : float
-        The scale ``γ``.
-
-    Returns
-    -------
-    numpy.ndarray, shape (n, p)
-        Dense. A user whose embedding ``(XA)_u`` is zero, or an item with
-        ``b_i = 0``, gets score 0 (the convention of
-        :func:`cosim_helpers.similarity.cosine_similarity`).
-    """
-    X, A, B, P, inv_p, inv_b = _cosine_factors(X, A, B)
-    scale = check_real(scale, "scale")
-    return scale * (P * inv_p[:, None]) @ (B * inv_b[:, None]).T
-
-
-def cosine_model_loss(X, A, B, scale: float) -> float:
-    """Squared error ``‖X − γ · Ω_{XA} XA Bᵀ Ω_B‖²_F`` of the cosine model.
-
-    Computed from the residual itself, a block of users at a time, so that
-    it stays accurate when the fit is close to exact (book chapter 6). The
-    model has no penalty term: the unit normalisation already makes the
-    scores independent of the lengths of ``(XA)_u`` and ``b_i``, so a
-    penalty on those lengths would not constrain the scores at all.
-
-    Parameters and conventions as in :func:`cosine_model_scores`.
-
-    Returns
-    -------
-    float
-    """
-    X, A, B, P, inv_p, inv_b = _cosine_factors(X, A, B)
-    scale = check_real(scale, "scale")
-    Pn = P * inv_p[:, None]
-    Bn = B * inv_b[:, None]
-    total = 0.0
-    for start in range(0, X.shape[0], _BLOCK):
-        rows = slice(start, start + _BLOCK)
-        Xb = X[rows].toarray() if sp.issparse(X) else X[rows]
-        R = Xb - scale * (Pn[rows] @ Bn.T)
-        total += float(np.einsum("ij,ij->", R, R))
-    return total
-
-
-def _normalised_backprop(g, En, inv_norm):
-    """Gradient with respect to ``e`` from the gradient ``g`` with respect to ``e/‖e‖``.
-
-    ``∂(e/‖e‖)/∂e = (I − ẽẽᵀ)/‖e‖`` row by row; a zero row gets gradient 0.
-    """
-    return (g - np.sum(g * En, axis=1, keepdims=True) * En) * inv_norm[:, None]
-
-
-def _cosine_loss_grad(X, XT, sq_norm_X, A, B, scale):
-    """Loss and gradient of the cosine model (fast: ``n x p`` never formed).
-
-    The small dense products use ``np.einsum`` rather than BLAS on purpose:
-    this function is called hundreds of times per fit, and multithreaded
-    BLAS on such small matrices can be many times slower than one thread
-    when the cores are shared (numpy and scipy each bring a BLAS thread pool).
-    """
-    P = np.asarray(X @ A)
-    inv_p = inverse_row_norms(P)
-    inv_b = inverse_row_norms(B)
-    Pn = P * inv_p[:, None]
-    Bn = B * inv_b[:, None]
-    XBn = np.asarray(X @ Bn)
-    PtP = np.einsum("ni,nj->ij", Pn, Pn)
-    BtB = np.einsum("ni,nj->ij", Bn, Bn)
-    cross = float(np.sum(Pn * XBn))  # ⟨X, P̃B̃ᵀ⟩
-    quad = float(np.sum(PtP * BtB))  # ‖P̃B̃ᵀ‖²_F
-    loss = sq_norm_X - 2.0 * scale * cross + scale**2 * quad
-    g_Pn = -2.0 * scale * XBn + 2.0 * scale**2 * np.einsum("ni,ij->nj", Pn, BtB)
-    g_Bn = -2.0 * scale * np.asarray(XT @ Pn) + 2.0 * scale**2 * np.einsum("ni,ij->nj", Bn, PtP)
-    dA = np.asarray(XT @ _normalised_backprop(g_Pn, Pn, inv_p))
-    dB = _normalised_backprop(g_Bn, Bn, inv_b)
-    dscale = -2.0 * cross + 2.0 * scale * quad
-    return loss, dA, dB, dscale
-
-
-def cosine_model_loss_and_gradient(X, A, B, scale: float):
-    """Loss of the cosine model and its exact gradient (book chapter 6).
-
-    With ``P = XA``, ``P̃ = Ω_P P``, ``B̃ = Ω_B B`` and ``γ`` the scale,
-
-    ``L = ‖X‖²_F − 2γ⟨X, P̃B̃ᵀ⟩ + γ²⟨P̃ᵀP̃, B̃ᵀB̃⟩``,
-
-    ``∂L/∂P̃ = −2γ XB̃ + 2γ² P̃(B̃ᵀB̃)``, ``∂L/∂B̃ = −2γ XᵀP̃ + 2γ² B̃(P̃ᵀP̃)``,
-    ``∂L/∂γ = −2⟨X, P̃B̃ᵀ⟩ + 2γ‖P̃B̃ᵀ‖²_F``; each row ``e`` of ``P`` or ``B``
-    then gets ``(I − ẽẽᵀ)(∂L/∂ẽ)/‖e‖`` and finally ``∂L/∂A = Xᵀ ∂L/∂P``.
-    Only products with ``X`` and ``k x k`` matrices are needed, so one call
-    costs ``O(nnz(X)·k + (n + p)k²)``.
-
-    Parameters
-    ----------
-    X : array_like or scipy.sparse matrix, shape (n, p)
-    A, B : array_like, shape (p, k)
-    scale : float
-
-    Returns
-    -------
-    loss : float
-        Equal to :func:`cosine_model_loss` up to round-off (it is computed
-        by the expansion above, which can lose relative accuracy when the
-        fit is almost exact).
-    dA, dB : numpy.ndarray, shape (p, k)
-    dscale : float
-        A zero row of ``XA`` or ``B`` (where the cosine is not
-        differentiable) contributes gradient 0.
-    """
-    X, A, B, _, _, _ = _cosine_factors(X, A, B)
-    scale = check_real(scale, "scale")
-    sq = float(X.multiply(X).sum()) if sp.issparse(X) else float(np.sum(X * X))
-    return _cosine_loss_grad(X, X.T, sq, A, B, scale)
-
-
-def train_cosine_model(
-    X,
-    k: int,
-    *,
-    scale: float | None = 1.0,
-    seed=0,
-    init=None,
-    init_scale: float = 0.1,
-    max_iter: int = 500,
-    gtol: float = 1e-9,
-    callback=None,
-) -> CosineModelResult:
-    """Fit the cosine model ``γ · cos((XA)_u, b_i)`` with L-BFGS (remedy 1).
-
-    Minimises :func:`cosine_model_loss` over ``A``, ``B`` (and ``γ`` unless
-    it is fixed) using the exact gradient of
-    :func:`cosine_model_loss_and_gradient` (paper §3, first remedy;
-    book chapter 6). The loss is not convex; the result depends on the
-    start, which is random (``seed``) unless ``init`` is given.
-
-    Parameters
-    ----------
-    X : array_like or scipy.sparse matrix, shape (n, p)
-    k : int
-        Embedding dimension, ``1 <= k <= min(n, p)``.
-    scale : float or None
-        A number (default 1.0): ``γ`` is held fixed at that value. With 0/1
-        data, ``γ = 1`` lets a perfectly aligned pair predict 1 and an
-        orthogonal pair 0. ``None``: ``γ`` is learned together with ``A``
-        and ``B``, starting from the least-squares value for the initial
-        embeddings. Beware: the loss can then keep decreasing while ``|γ|``
-        grows, and as ``|γ| → ∞`` the cosine model can imitate a dot-product
-        model (see :func:`escape_to_dot_product`).
-    seed : int, None or numpy.random.Generator
-        Random start: entries of ``A`` and ``B`` are ``N(0, init_scale²)``.
-        Ignored when ``init`` is given.
-    init : (array_like, array_like), optional
-        Starting ``(A, B)``, each of shape (p, k). Not modified.
-    init_scale : float
-        Standard deviation of the random start (> 0).
-    max_iter : int
-        Maximum number of L-BFGS iterations (>= 1).
-    gtol : float
-        Stop when the largest gradient entry, relative to ``‖X‖²_F``, falls
-        below this.
-    callback : callable, optional
-        Called after every iteration as ``callback(iteration, A, B, γ)``
-        (copies), e.g. to record snapshots.
-
-    Returns
-    -------
-    CosineModelResult
-    """
-    X = as_data_matrix(X)
-    k = check_rank(k, X.shape)
-    p = X.shape[1]
-    init_scale = check_nonnegative(init_scale, "init_scale")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
-        raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
-    gtol = check_nonnegative(gtol, "gtol")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
-    learn_scale = scale is None
-    if not learn_scale:
-        scale = check_real(scale, "scale")
-    if init is None:
-        if init_scale == 0:
-            raise ValueError("init_scale must be > 0 for a random start (cosines of zero vectors are undefined)")
-        rng = as_generator(seed)
-        A0 = init_scale * rng.standard_normal((p, k))
-        B0 = init_scale * rng.standard_normal((p, k))
-    else:
-        try:
-            A0, B0 = init
-        except (TypeError, ValueError) as exc:
-            raise TypeError("init must be a pair (A, B) of p x k arrays") from exc
-        A0 = as_factor(A0, "init[0]", rows=p, cols=k).copy()
-        B0 = as_factor(B0, "init[1]", rows=p, cols=k).copy()
-
-    XT = X.T
-    sq = float(X.multiply(X).sum()) if sp.issparse(X) else float(np.sum(X * X))
-    norm = max(sq, 1.0)  # scale the loss so that gtol means the same for any X
-    if learn_scale:
-        # dL/dγ = −2⟨X, P̃B̃ᵀ⟩ + 2γ‖P̃B̃ᵀ‖² is linear in γ: its value at γ = 0
-        # and its slope give the least-squares scale for the initial embeddings.
-        _, _, _, slope_at_0 = _cosine_loss_grad(X, XT, sq, A0, B0, 0.0)
-        _, _, _, slope_at_1 = _cosine_loss_grad(X, XT, sq, A0, B0, 1.0)
-        curvature = slope_at_1 - slope_at_0
-        scale = -slope_at_0 / curvature if curvature > 0 else 1.0
-    m = p * k
-
-    def unpack(theta):
-        A = theta[:m].reshape(p, k)
-        B = theta[m : 2 * m].reshape(p, k)
-        return A, B, (theta[-1] if learn_scale else scale)
-
-    def fun(theta):
-        A, B, c = unpack(theta)
-        loss, dA, dB, dc = _cosine_loss_grad(X, XT, sq, A, B, c)
-        parts = [dA.ravel(), dB.ravel()] + ([[dc]] if learn_scale else [])
-        return loss / norm, np.concatenate(parts) / norm
-
-    theta0 = np.concatenate([A0.ravel(), B0.ravel()] + ([[scale]] if learn_scale else []))
-    losses = [fun(theta0)[0] * norm]
-
-    def record(intermediate_result):
-        losses.append(float(intermediate_result.fun) * norm)
-        if callback is not None:
-            A, B, c = unpack(intermediate_result.x)
-            callback(len(losses) - 1, A.copy(), B.copy(), float(c))
-
-    res = scipy.optimize.minimize(
-        fun,
-        theta0,
-        jac=True,
-        method="L-BFGS-B",
-        callback=record,
-        options={"maxiter": int(max_iter), "gtol": gtol, "ftol": 1e-15, "maxcor": 10},
-    )
-    A, B, c = unpack(res.x)
-    return CosineModelResult(A.copy(), B.copy(), float(c), np.asarray(losses), bool(res.success))
-
-
-def escape_to_dot_product(A, B, eps: float):
-    """Cosine-model factors that mimic a dot-product model as ``eps → 0`` (chapter 6).
-
-    Given factors ``A', B'`` of dimension m, returns the (m + 2)-dimensional
-
-    ``A_ε = [1 | 0 | εA']``, ``B_ε = [0 | 1 | εB']`` and ``γ_ε = 1/ε²``.
-
-    With ``k_u = (X 1)_u`` the row sums of X (user activity for 0/1 data),
-    ``(XA_ε)_u = (k_u, 0, ε(XA')_u)`` and ``b_{ε,i} = (0, 1, εb'_i)``, so
-
-    ``γ_ε cos((XA_ε)_u, b_{ε,i}) → (XA')_u · b'_i / k_u``  as ``ε → 0``:
-
-    a cosine model with a *learned* scale can approach the dot-product model
-    ``dMat(1/k_u) X A'B'ᵀ`` while all its item embeddings collapse towards
-    the same direction. This is why book chapter 6 fixes the scale.
-
-    Parameters
-    ----------
-    A, B : array_like, shape (p, m)
-    eps : float
-        ``ε > 0``.
-
-    Returns
-    -------
-    A_eps, B_eps : numpy.ndarray, shape (p, m + 2)
-    scale : float
-        ``1/ε²``.
-    """
-    A = as_factor(A, "A")
-    B = as_factor(B, "B", rows=A.shape[0], cols=A.shape[1])
-    eps = check_nonnegative(eps, "eps")
-    if eps == 0:
-        raise ValueError("eps must be > 0")
-    p = A.shape[0]
-    ones, zeros = np.ones((p, 1)), np.zeros((p, 1))
-    return np.hstack([ones, zeros, eps * A]), np.hstack([zeros, ones, eps * B]), 1.0 / eps**2
-
+from ._validation import as_data_matrix, as_factor, as_square, check_nonnegative, check_objective, check_rank
+from .cosine_model import (  # noqa: F401  (remedy 1, re-exported: chapter 6 imports it from here)
+    CosineModelResult,
+    cosine_model_loss,
+    cosine_model_loss_and_gradient,
+    cosine_model_scores,
+    escape_to_dot_product,
+    train_cosine_model,
+)
+from .models import fit_objective1, objective1_factors
+from .similarity import cosine_similarity
+from .spectral import Spectrum, gram, gram_spectrum
+from .tables import format_rows as format_table  # noqa: F401  (old name; chapter 6 should import format_rows)
 
 # ---------------------------------------------------------------------------
 # Remedy 2: project back to the data space
@@ -434,8 +107,14 @@ def projected_item_cosine(X, A, B, *, G=None) -> np.ndarray:
         P = np.asarray(X @ A)
         core = P.T @ P
     else:
-        G = as_factor(G, "G", rows=p, cols=p)
+        G = as_square(G, "G", p)
         core = A.T @ (G @ A)
+    return _column_cosine(B, core)
+
+
+def _column_cosine(B, core):
+    """Cosines between the columns of ``YABᵀ`` given ``core = (YA)ᵀ(YA)``: ``Ω B core Bᵀ Ω``."""
+    p = B.shape[0]
     core = (core + core.T) / 2.0  # AᵀGA is symmetric; remove round-off
     BC = B @ core
     H = BC @ B.T
@@ -532,16 +211,61 @@ def standardize_items(X, method: str):
         if sp.issparse(X):
             return sp.csr_matrix(X @ sp.diags(inv))
         return X * inv[None, :]
+    mean, inv_std = _column_moments(X)
     Xd = X.toarray() if sp.issparse(X) else np.array(X, dtype=float)
-    mean = Xd.mean(axis=0)
     Xd -= mean
-    std = np.sqrt(np.mean(Xd * Xd, axis=0))
+    Xd *= inv_std[None, :]
+    return Xd
+
+
+def _column_moments(X):
+    """Column means and ``1/std`` (``ddof = 0``) of X; 0 for a column constant up to round-off.
+
+    The variance is the mean of ``(x − μ)²`` (no ``E[x²] − μ²`` cancellation);
+    for sparse X the zeros contribute ``(n − nnz_j) μ_j²`` without being formed.
+    """
+    n = X.shape[0]
+    mean = np.asarray(X.sum(axis=0)).ravel() / n
+    if sp.issparse(X):
+        Xc = sp.csc_matrix(X)
+        nnz = np.diff(Xc.indptr)
+        dev = Xc.data - np.repeat(mean, nnz)
+        sq = np.bincount(np.repeat(np.arange(X.shape[1]), nnz), weights=dev * dev, minlength=X.shape[1])
+        var = (sq + (n - nnz) * mean**2) / n
+    else:
+        var = np.mean((X - mean) ** 2, axis=0)
+    std = np.sqrt(var)
     inv = np.zeros_like(std)
     # A column constant up to round-off is treated as constant.
-    tol = np.finfo(float).eps * np.sqrt(X.shape[0]) * np.maximum(np.abs(mean), 1.0)
+    tol = np.finfo(float).eps * np.sqrt(n) * np.maximum(np.abs(mean), 1.0)
     np.divide(1.0, std, out=inv, where=std > tol)
-    Xd *= inv[None, :]
-    return Xd
+    return mean, inv
+
+
+def standardized_gram(X, *, G=None) -> np.ndarray:
+    """``ZᵀZ`` for ``Z = standardize_items(X, "zscore")``, without forming Z (remedy 3).
+
+    ``ZᵀZ = Ω (XᵀX − n μμᵀ) Ω`` with ``μ`` the column means and
+    ``Ω = dMat(1/std)`` (0 for a constant column), so a sparse X stays sparse
+    (Z is dense: 160 MB at the paper's scale).
+
+    Parameters
+    ----------
+    X : array_like or scipy.sparse matrix, shape (n, p)
+    G : array_like, shape (p, p), optional
+        A precomputed ``XᵀX`` (:func:`cosim_helpers.spectral.gram`).
+
+    Returns
+    -------
+    numpy.ndarray, shape (p, p)
+        Symmetric.
+    """
+    X = as_data_matrix(X)
+    n, p = X.shape
+    G = gram(X) if G is None else as_square(G, "G", p)
+    mean, inv_std = _column_moments(X)
+    GZ = (G - n * np.outer(mean, mean)) * inv_std[:, None] * inv_std[None, :]
+    return (GZ + GZ.T) / 2.0
 
 
 def matched_lambda(lam: float, X_from, X_to, objective: int) -> float:
@@ -569,48 +293,84 @@ def matched_lambda(lam: float, X_from, X_to, objective: int) -> float:
         ``λ t²`` (objective 1) or ``λ t`` (objective 2).
     """
     lam = check_nonnegative(lam)
-    if objective not in (1, 2):
-        raise ValueError(f"objective must be 1 or 2, got {objective!r}")
-    norms = []
+    objective = check_objective(objective)
+    sq_norms = []
     for name, M in (("X_from", X_from), ("X_to", X_to)):
         M = as_data_matrix(M, name)
-        norm = float(np.sqrt(M.multiply(M).sum())) if sp.issparse(M) else float(np.linalg.norm(M))
-        if norm == 0:
+        sq = float(M.multiply(M).sum()) if sp.issparse(M) else float(np.sum(M * M))
+        if sq == 0:
             raise ValueError(f"{name} must not be all zeros")
-        norms.append(norm)
-    t = norms[1] / norms[0]
-    return lam * t**2 if objective == 1 else lam * t
+        sq_norms.append(sq)
+    return _matched(lam, *sq_norms, objective)
 
 
-# ---------------------------------------------------------------------------
-# Presentation
-# ---------------------------------------------------------------------------
+def _matched(lam, sq_from, sq_to, objective):
+    """``λ t²`` (objective 1) or ``λ t`` (objective 2) with ``t² = sq_to / sq_from``."""
+    t2 = sq_to / sq_from
+    return lam * t2 if objective == 1 else lam * float(np.sqrt(t2))
 
 
-def format_table(rows, headers) -> str:
-    """Plain-text table with left-aligned columns (book chapter 6).
+def remedy_similarities(X, k: int, lam: float, *, svd: Spectrum | None = None,
+                        lam_standardized: float | None = None) -> dict:
+    """Item-item similarity matrices of objective 1 and its remedies (book chapter 6).
+
+    All from objective 1 (paper Eq. 1) at its symmetric optimum
+    ``Â = B̂ = V_k dMat(w)^{1/2}``, ``w_i = 1/(1+λ/σ_i²)`` (Eq. 5); the
+    default set of :class:`~cosim_helpers.widgets.RemediesExplorer`:
+
+    ``"cosine"``
+        ``cosSim(B̂, B̂)``: plain cosine of the item embeddings (D = I; any
+        other D gives another matrix).
+    ``"dot product"``
+        ``B̂B̂ᵀ`` (= ``ÂB̂ᵀ`` for this representative; under another D it is
+        ``B̂D⁻²B̂ᵀ``, so not unique either). Not a cosine: its scale is the data's.
+    ``"project back"``
+        :func:`projected_item_cosine`: cosine between the columns (items) of
+        the smoothed data ``X̂ = XÂB̂ᵀ`` (paper Section 3, remedy 2; using
+        columns is our adaptation); unique, since ``ÂB̂ᵀ`` is.
+    ``"standardised: cosine"``, ``"standardised: project back"``
+        The same two on standardised data ``Z``
+        (:func:`standardize_items` ``"zscore"``), the paper's remedy 3
+        (normalise before training), fitted from :func:`standardized_gram`
+        so that a sparse X stays sparse.
 
     Parameters
     ----------
-    rows : sequence of sequences of str
-        Cells, already formatted (e.g. rounded numbers as strings).
-    headers : sequence of str
-        One per column.
+    X : array_like or scipy.sparse matrix, shape (n, p)
+    k : int
+    lam : float
+        Objective-1 ``λ`` for X.
+    svd : Spectrum, optional
+        Precomputed ``top_singular(X, k')``, ``k' >= k``.
+    lam_standardized : float, optional
+        ``λ`` for the standardised data. Default (the book's choice, the paper
+        has no such experiment): :func:`matched_lambda` from X to Z, i.e.
+        ``lam · ‖Z‖²_F / ‖X‖²_F``, the same penalty relative to the data's
+        total sum of squares.
 
     Returns
     -------
-    str
-        Header, a rule of dashes, then one line per row.
+    dict str -> numpy.ndarray of shape (p, p)
+        In the order above; add more (e.g. a cosine-trained model) before
+        passing it to the explorer.
     """
-    headers = [str(h) for h in headers]
-    rows = [[str(c) for c in row] for row in rows]
-    for i, row in enumerate(rows):
-        if len(row) != len(headers):
-            raise ValueError(f"rows[{i}] has {len(row)} cells, expected {len(headers)}")
-    widths = [max([len(h)] + [len(r[j]) for r in rows]) for j, h in enumerate(headers)]
-
-    def line(cells):
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(headers), rule] + [line(r) for r in rows])
+    X = as_data_matrix(X)
+    n = X.shape[0]
+    k = check_rank(k, X.shape)
+    lam = check_nonnegative(lam)
+    A, B = fit_objective1(X, k, lam, svd=svd)
+    G = gram(X)
+    out = {
+        "cosine": cosine_similarity(B),
+        "dot product": B @ B.T,
+        "project back": _column_cosine(B, A.T @ G @ A),
+    }
+    GZ = standardized_gram(X, G=G)
+    if lam_standardized is None:
+        lam_z = _matched(lam, float(np.trace(G)), float(np.trace(GZ)), 1)
+    else:
+        lam_z = check_nonnegative(lam_standardized, "lam_standardized")
+    _, BZ = objective1_factors(gram_spectrum(GZ, k, n=n), lam_z)
+    out["standardised: cosine"] = cosine_similarity(BZ)
+    out["standardised: project back"] = _column_cosine(BZ, BZ.T @ GZ @ BZ)
+    return out

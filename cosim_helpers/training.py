@@ -19,7 +19,17 @@ from typing import NamedTuple
 import numpy as np
 import scipy.optimize
 
-from ._validation import as_data_matrix, as_generator, check_nonnegative, check_rank
+from ._validation import (
+    as_data_matrix,
+    as_factor,
+    as_generator,
+    check_int,
+    check_nonnegative,
+    check_objective,
+    check_positive,
+    check_rank,
+)
+from .models import GramObjective
 from .spectral import gram
 
 
@@ -42,30 +52,6 @@ class TrainingResult(NamedTuple):
     converged: bool
 
 
-def _objective(objective, G, lam):
-    """Loss and gradient of objective 1 or 2 in O(p²k) per call.
-
-    Never forms the p x p product ``M = ABᵀ``: with ``GA = G A``,
-    ``‖X − XABᵀ‖² = tr(G) − 2⟨GA, B⟩ + ⟨AᵀGA, BᵀB⟩`` and
-    ``∂/∂A = −2(GB − GA BᵀB)``, ``∂/∂B = −2(GA − B AᵀGA)``; objective 1 adds
-    ``λ‖ABᵀ‖² = λ⟨AᵀA, BᵀB⟩``, objective 2 adds ``λ(⟨A, GA⟩ + ‖B‖²)``.
-    """
-    trG = float(np.trace(G))
-
-    def fun(A, B):
-        GA = G @ A
-        AtGA, BtB = A.T @ GA, B.T @ B
-        fit = trG - 2.0 * np.sum(GA * B) + np.sum(AtGA * BtB)
-        dA = -2.0 * (G @ B - GA @ BtB)
-        dB = -2.0 * (GA - B @ AtGA)
-        if objective == 1:
-            AtA = A.T @ A
-            return fit + lam * np.sum(AtA * BtB), dA + 2.0 * lam * A @ BtB, dB + 2.0 * lam * B @ AtA
-        return fit + lam * (np.sum(A * GA) + np.sum(B * B)), dA + 2.0 * lam * GA, dB + 2.0 * lam * B
-
-    return fun
-
-
 def loss_and_gradient(X, A, B, lam: float, objective: int):
     """Loss and exact gradient ``(∂L/∂A, ∂L/∂B)`` of objective 1 or 2.
 
@@ -73,7 +59,15 @@ def loss_and_gradient(X, A, B, lam: float, objective: int):
     tests. With ``M = ABᵀ`` and ``G = XᵀX``:
     ``∂L₁/∂M = −2(G − GM) + 2λM``, ``∂L/∂A = (∂L/∂M) B``,
     ``∂L/∂B = (∂L/∂M)ᵀ A``; objective 2 adds ``2λGA`` and ``2λB``
-    (evaluated without forming M, see ``_objective``).
+    (evaluated without forming M, see
+    :class:`~cosim_helpers.models.GramObjective`).
+
+    Parameters
+    ----------
+    X : array_like or scipy.sparse matrix, shape (n, p)
+    A, B : array_like, shape (p, k)
+    lam : float
+    objective : {1, 2}
 
     Returns
     -------
@@ -81,17 +75,10 @@ def loss_and_gradient(X, A, B, lam: float, objective: int):
     dA, dB : numpy.ndarray, shape (p, k)
     """
     X = as_data_matrix(X)
-    lam = check_nonnegative(lam)
-    A = np.asarray(A, dtype=float)
-    B = np.asarray(B, dtype=float)
-    G = gram(X)
-    return _make(objective, G, lam)(A, B)
-
-
-def _make(objective, G, lam):
-    if objective not in (1, 2):
-        raise ValueError(f"objective must be 1 or 2, got {objective!r}")
-    return _objective(objective, G, lam)
+    p = X.shape[1]
+    A = as_factor(A, "A", rows=p)
+    B = as_factor(B, "B", rows=p, cols=A.shape[1])
+    return GramObjective(gram(X), lam, objective).loss_and_gradient(A, B)
 
 
 def train(
@@ -120,12 +107,13 @@ def train(
     seed : int, None or numpy.random.Generator
         Random start: entries of ``A`` and ``B`` are ``N(0, init_scale²)``.
     init_scale : float
-        Standard deviation of the random start.
+        Standard deviation of the random start, ``> 0`` (``A = B = 0`` is a
+        stationary point, from which L-BFGS would report convergence at once).
     max_iter : int
-        Maximum number of L-BFGS iterations.
+        Maximum number of L-BFGS iterations, ``>= 1``.
     gtol : float
-        Stop when the largest gradient entry, relative to ``max(1, |loss|)``,
-        falls below this.
+        Stop when the largest gradient entry, relative to ``max(1, ‖X‖²_F)``,
+        falls below this (``> 0``).
 
     Returns
     -------
@@ -133,11 +121,16 @@ def train(
     """
     X = as_data_matrix(X)
     k = check_rank(k, X.shape)
+    objective = check_objective(objective)
     lam = check_nonnegative(lam)
-    init_scale = check_nonnegative(init_scale, "init_scale")
+    # A = B = 0 is a stationary point of both objectives: a zero start would
+    # "converge" at once without having fitted anything.
+    init_scale = check_positive(init_scale, "init_scale")
+    max_iter = check_int(max_iter, "max_iter", 1)
+    gtol = check_positive(gtol, "gtol")
     rng = as_generator(seed)
     p = X.shape[1]
-    fun = _make(objective, gram(X), lam)
+    fun = GramObjective(gram(X), lam, objective).loss_and_gradient
     # Scale the gradient tolerance to the size of the problem so that
     # "converged" means the same for a toy X and for the paper's X.
     scale = max(1.0, float(abs(fun(np.zeros((p, k)), np.zeros((p, k)))[0])))

@@ -29,7 +29,7 @@ from nbval.plugin import IPyNbCell, IPyNbFile, NbCellError, coalesce_streams
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-import notebooks  # noqa: E402  (tools/notebooks.py: the one executor)
+import notebooks
 
 #: Output data never stored in committed notebooks, so never compared.
 NOT_STORED = ("text/html", "application/javascript", "image/svg+xml",

@@ -143,3 +143,14 @@ def test_pareto_popularity_has_the_stated_tail():
     assert not np.allclose(np.sort(zipf.popularity), np.sort(sim.popularity))
     with pytest.raises(ValueError, match="popularity_law"):
         simulate_clustered(n_users=10, n_items=10, popularity_law="lognormal")
+
+
+@pytest.mark.parametrize("beta_range", [(1.0, np.inf), (np.nan, 1.0), (300.0, 400.0)])
+def test_beta_range_that_would_overflow_or_underflow_is_rejected(beta_range):
+    with pytest.raises(ValueError, match="beta_range"):
+        simulate_clustered(n_users=20, n_items=60, n_clusters=2, seed=0, beta_range=beta_range)
+
+
+def test_negative_seed_names_seed():
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        simulate_clustered(n_users=20, n_items=10, n_clusters=2, seed=-1)

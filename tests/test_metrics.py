@@ -134,3 +134,23 @@ def test_neighbour_overlap_random_level_and_bad_input():
         neighbour_overlap(np.eye(5), np.eye(5), 5)
     with pytest.raises(ValueError, match="S2"):
         neighbour_overlap(np.eye(5), np.eye(4), 2)
+
+
+@pytest.mark.parametrize("scale", [1e-13, 1e300, 2.0**-40, 3.0])
+def test_tie_rule_is_relative_so_the_score_does_not_depend_on_the_scale(scale):
+    # An absolute 12-decimal rule made every entry of S·1e-13 a tie (score 0.5)
+    # and overflowed for S·1e300.
+    rng = np.random.default_rng(6)
+    labels = rng.integers(0, 3, 60)
+    S = rng.standard_normal((60, 60)) + cluster_similarity(labels)
+    expected = cluster_recovery(S, labels)
+    assert expected > 0.7
+    assert cluster_recovery(S * scale, labels) == expected
+    np.testing.assert_array_equal(per_item_auc(S * scale, labels), per_item_auc(S, labels))
+
+
+def test_scaled_round_off_still_ties():
+    labels = np.repeat([0, 1], 6)
+    S = 1.0 - np.random.default_rng(2).uniform(0, 4e-16, size=(12, 12))
+    assert cluster_recovery(S * 1e-13, labels) == 0.5
+    assert cluster_recovery(S * 1e300, labels) == 0.5

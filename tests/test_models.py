@@ -17,6 +17,7 @@ from cosim_helpers.models import (
     fit_objective1,
     fit_objective2,
     loss_objective1,
+    loss_objective1_gram,
     loss_objective2,
     reconstruction_error,
     rescale,
@@ -457,3 +458,85 @@ def test_ch4_ranking_exercise_fine_ratio_search():
     reachable = {int(i): by_score.index(i) + 1 for i in sorted(set(top.tolist()))}
     assert reachable == {1: 2, 3: 6, 6: 9, 10: 5, 13: 7, 20: 1, 23: 4, 24: 3, 25: 8, 29: 10}
     assert all(score0[i] > 0 for i in reachable) and int(np.sum(score0 <= 0)) == 7
+
+
+# --- objectives from the Gram matrix ---------------------------------------------------------
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_loss_objective1_gram_agrees_with_the_residual_based_loss(sparse):
+    rng = np.random.default_rng(2)
+    X = (rng.random((80, 12)) < 0.3).astype(float)
+    A, B = rng.standard_normal((12, 4)), rng.standard_normal((12, 4))
+    data = sp.csr_matrix(X) if sparse else X
+    expected = loss_objective1(data, A, B, 3.5)
+    assert loss_objective1_gram(X.T @ X, A, B, 3.5) == pytest.approx(expected, rel=1e-9)
+
+
+def test_loss_objective1_gram_rejects_bad_input():
+    G, A = np.eye(5), np.ones((5, 2))
+    with pytest.raises(ValueError, match="G must be square"):
+        loss_objective1_gram(np.ones((5, 4)), A, A, 1.0)
+    with pytest.raises(ValueError, match="B"):
+        loss_objective1_gram(G, A, np.ones((5, 3)), 1.0)
+    with pytest.raises(ValueError, match="lam"):
+        loss_objective1_gram(G, A, A, -1.0)
+
+
+# --- inputs that used to slip through (issue 9) ------------------------------------------------------
+
+def _conditioned(k, cond, seed=0):
+    rng = np.random.default_rng(seed)
+    Q1, _ = np.linalg.qr(rng.standard_normal((k, k)))
+    Q2, _ = np.linalg.qr(rng.standard_normal((k, k)))
+    return Q1 @ np.diag(np.geomspace(1.0, 1.0 / cond, k)) @ Q2
+
+
+def test_rescale_refuses_a_G_whose_inverse_would_move_ABt():
+    rng = np.random.default_rng(11)
+    A, B = rng.standard_normal((20, 4)), rng.standard_normal((20, 4))
+    with pytest.raises(ValueError, match="condition number"):
+        rescale(A, B, _conditioned(4, 1e15))  # accepted before, while ABᵀ moved by 1-2.5%
+    A2, B2 = rescale(A, B, _conditioned(4, 1e7))  # below the stated limit: ABᵀ kept to ~1e-8
+    M = A @ B.T
+    assert np.abs(A2 @ B2.T - M).max() < 1e-8 * np.abs(M).max()
+
+
+@pytest.mark.parametrize("d", [1e-320, 1e300, 1e-300])
+def test_rescale_refuses_a_D_that_over_or_underflows(d):
+    rng = np.random.default_rng(12)
+    A, B = rng.standard_normal((6, 2)), rng.standard_normal((6, 2))
+    with pytest.raises(ValueError, match="D is too extreme"):
+        rescale(A * 1e10, B * 1e10, np.array([1.0, d]))
+
+
+def test_rescale_keeps_ABt_for_a_wide_but_safe_diagonal_D():
+    rng = np.random.default_rng(13)
+    A, B = rng.standard_normal((6, 2)), rng.standard_normal((6, 2))
+    A2, B2 = rescale(A, B, np.array([1e-150, 1e150]))
+    np.testing.assert_allclose(A2 @ B2.T, A @ B.T, rtol=1e-14)
+
+
+def test_complex_D_is_rejected():
+    A = np.ones((3, 2))
+    with pytest.raises(TypeError, match="D must be real"):
+        rescale(A, A, np.array([1.0, 1j]))
+
+
+@pytest.mark.parametrize("t", [1e-170, 1e160])
+def test_fits_of_a_rescaled_X_are_the_fits_of_X(t):
+    # X·t with λ₂·t (objective 2) and λ₁ = 0 (objective 1) has exactly the
+    # same optimum ABᵀ as X; squaring X·t would underflow to 0 (all-zero fit)
+    # or overflow (an error inside scipy that did not name X).
+    X = random_data(7, n=12, p=5)
+    for fit, lam, lam_t in ((fit_objective1, 0.0, 0.0), (fit_objective2, 0.9, 0.9 * t)):
+        A, B = fit(X, 3, lam)
+        At, Bt = fit(X * t, 3, lam_t)
+        np.testing.assert_allclose(At @ Bt.T, A @ B.T, atol=1e-10)
+
+
+def test_objective1_shrinkage_never_squares_sigma():
+    s = np.array([2.0, 1.0])
+    np.testing.assert_array_equal(shrinkage_objective1(s * 1e-170, 0.0), [1.0, 1.0])  # σ² underflowed: 0
+    np.testing.assert_allclose(shrinkage_objective1(s * 1e160, 3.0), [1.0, 1.0])  # σ² overflowed: NaN
+    np.testing.assert_allclose(shrinkage_objective1(s * 1e-155, 1e-310), [0.8, 0.5], rtol=1e-6)  # λ = σ²/4, σ²
+

@@ -17,16 +17,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-import reader_notebooks  # noqa: E402
+import reader_notebooks
 
 CHAPTERS = [path for path, _ in reader_notebooks.toc_chapters()]
 READERS = [reader_notebooks.OUT / p.relative_to(ROOT) for p in CHAPTERS]
 RAW_MARKUP = [
-    (re.compile(r"^\s*(`{3,}|:{3,})\{[\w:-]+\}", re.M), "a directive fence"),
+    (re.compile(r"^\s*(`{3,}|:{3,})\{[\w:-]+\}", re.MULTILINE), "a directive fence"),
     (re.compile(r"\{[\w:-]+\}`"), "a role"),
-    (re.compile(r"^\([^)\s]+\)=\s*$", re.M), "a target label"),
-    (re.compile(r"\$\$[ \t]*\([\w:.-]+\)[ \t]*$", re.M), "an equation label"),
-    (re.compile(r"^:(label|class|nonumber):", re.M), "a directive option"),
+    (re.compile(r"^\([^)\s]+\)=\s*$", re.MULTILINE), "a target label"),
+    (re.compile(r"\$\$[ \t]*\([\w:.-]+\)[ \t]*$", re.MULTILINE), "an equation label"),
+    (re.compile(r"^:(label|class|nonumber):", re.MULTILINE), "a directive option"),
 ]
 
 
@@ -66,7 +66,7 @@ def test_every_solution_is_collapsed_below_its_exercise(source):
     closed = [m.start() for m in re.finditer(r"</details>", text)]
     exercises = [m.start() for m in re.finditer(r"\*\*Exercise \d+(\.\d+)?\*\*", text)]
     src = _markdown(source)
-    solutions = re.findall(r"^(`{3,}|:{3,})\{solution\}[^\n]*\n(.*?)^\1\s*$", src, re.M | re.S)
+    solutions = re.findall(r"^(`{3,}|:{3,})\{solution\}[^\n]*\n(.*?)^\1\s*$", src, re.MULTILINE | re.DOTALL)
     assert len(opened) == len(closed) == len(solutions) == len(exercises) >= 2
     for n, ((_, body), start, end) in enumerate(zip(solutions, opened, closed)):
         assert exercises[n] < start, f"solution {n + 1} comes before its exercise"

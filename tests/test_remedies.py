@@ -10,21 +10,23 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cosim_helpers.data import simulate_clustered
 from cosim_helpers.models import fit_objective1, fit_objective2, rescale
 from cosim_helpers.remedies import (
     cosine_model_loss,
     cosine_model_loss_and_gradient,
     cosine_model_scores,
     escape_to_dot_product,
-    format_table,
     matched_lambda,
     projected_item_cosine,
     projected_user_cosine,
     reconstruct,
+    remedy_similarities,
     standardize_items,
     train_cosine_model,
 )
 from cosim_helpers.similarity import cosine_similarity
+from cosim_helpers.spectral import top_singular
 
 
 def _binary(n=40, p=12, density=0.3, seed=0):
@@ -386,10 +388,49 @@ def test_matched_lambda_validation():
 # ---------------------------------------------------------------- table
 
 
-def test_format_table_aligns_columns():
-    out = format_table([["a", "0.5"], ["longer name", "1"]], ["method", "AUC"])
-    lines = out.splitlines()
-    assert lines[0].startswith("method") and set(lines[1]) <= {"-", " "}
-    assert lines[2].index("0.5") == lines[3].index("1") == lines[0].index("AUC")
-    with pytest.raises(ValueError, match="rows\\[0\\]"):
-        format_table([["a"]], ["x", "y"])
+def test_remedy_similarities_match_direct_computations():
+    X, _, _ = simulate_clustered(n_users=300, n_items=60, n_clusters=3, seed=1)
+    K, LAM1 = 6, 40.0
+    svd = top_singular(X, K)
+    remedies = remedy_similarities(X, K, LAM1, svd=svd)
+    dense = X.toarray()
+    A, B = fit_objective1(X, K, LAM1, svd=svd)
+    np.testing.assert_allclose(remedies["cosine"], cosine_similarity(B), atol=1e-12)
+    np.testing.assert_allclose(remedies["dot product"], A @ B.T, atol=1e-12)
+    X_hat = dense @ A @ B.T
+    np.testing.assert_allclose(remedies["project back"], cosine_similarity(X_hat.T), atol=1e-10)
+    # standardised data, built densely
+    sd = dense.std(axis=0)
+    Z = (dense - dense.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    lam_z = LAM1 * np.sum(Z**2) / np.sum(dense**2)
+    AZ, BZ = fit_objective1(Z, K, lam_z)
+    np.testing.assert_allclose(remedies["standardised: cosine"], cosine_similarity(BZ), atol=1e-8)
+    np.testing.assert_allclose(remedies["standardised: project back"], cosine_similarity((Z @ AZ @ BZ.T).T),
+                               atol=1e-8)
+    assert list(remedies) == ["cosine", "dot product", "project back", "standardised: cosine",
+                              "standardised: project back"]
+
+
+def test_train_cosine_model_refuses_zero_factors_instead_of_claiming_convergence():
+    X = _binary()
+    A, B = _factors()
+    with pytest.raises(ValueError, match="init\\[1\\] \\(B\\) has a zero row"):
+        train_cosine_model(X, 3, init=(np.zeros_like(A), np.zeros_like(B)))
+    B0 = B.copy()
+    B0[4] = 0.0
+    with pytest.raises(ValueError, match="zero row"):
+        train_cosine_model(X, 3, init=(A, B0))
+    with pytest.raises(ValueError, match="init\\[0\\] \\(A\\) gives a zero embedding"):
+        train_cosine_model(X, 3, init=(np.zeros_like(A), B))
+    with pytest.raises(ValueError, match="gtol must be finite"):
+        train_cosine_model(X, 3, gtol=float("nan"))
+    with pytest.raises(TypeError, match="max_iter must be an integer"):
+        train_cosine_model(X, 3, max_iter=5.0)
+
+
+def test_escape_to_dot_product_refuses_an_eps_whose_scale_overflows():
+    A, B = _factors()
+    with pytest.raises(ValueError, match="eps must be >= about 1e-154"):
+        escape_to_dot_product(A, B, 1e-300)  # 1/eps² = inf: a division by zero downstream
+    _, _, scale = escape_to_dot_product(A, B, 1e-150)
+    assert np.isfinite(scale)

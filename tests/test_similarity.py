@@ -58,3 +58,27 @@ def test_dot_similarity_and_normalisers():
 def test_column_mismatch_is_a_clear_error():
     with pytest.raises(ValueError, match="same number of columns"):
         cosine_similarity(np.ones((3, 2)), np.ones((3, 4)))
+
+
+@pytest.mark.parametrize("scale", [1e155, 1e300, 1e-160, 1e-300])
+def test_huge_and_tiny_norms_give_the_same_cosines(scale):
+    # Squaring entries first would overflow (norm inf) or underflow (norm 0),
+    # and the rows would get cosine 0; normalising first keeps them exact.
+    E = np.random.default_rng(3).standard_normal((6, 4))
+    expected = cosine_similarity(E)
+    np.testing.assert_allclose(cosine_similarity(E * scale), expected, atol=1e-14)
+    np.testing.assert_allclose(cosine_similarity(E * scale, E), expected, atol=1e-14)
+    np.testing.assert_allclose(normalize_rows(E * scale), normalize_rows(E), atol=1e-15)
+    assert np.all(np.diag(cosine_similarity(E * scale)) > 1 - 1e-14)
+
+
+def test_inverse_row_norms_of_large_rows_is_not_zero():
+    E = np.full((2, 3), 1e200)
+    np.testing.assert_allclose(inverse_row_norms(E), 1 / (np.sqrt(3) * 1e200), rtol=1e-15)
+
+
+def test_complex_E_is_rejected():
+    with pytest.raises(TypeError, match="E must be real"):
+        cosine_similarity(np.ones((2, 2)) * (1 + 1j))
+    with pytest.raises(TypeError, match="F must be real"):
+        cosine_similarity(np.ones((2, 2)), np.ones((2, 2)) * 1j)

@@ -122,3 +122,35 @@ def test_solver_is_checked():
         top_singular(X, 1, solver="arpack")
     with pytest.raises(TypeError, match="solver"):
         top_singular(X, 1, solver=None)
+
+
+@pytest.mark.parametrize("t", [1e-170, 1e160, 2.0**-600])
+def test_top_singular_is_scale_free(t):
+    X = np.random.default_rng(5).standard_normal((15, 6))
+    s, V = top_singular(X, 3)
+    st, Vt = top_singular(X * t, 3)
+    np.testing.assert_allclose(st, s * t, rtol=1e-12)
+    np.testing.assert_allclose(Vt, V, atol=1e-12)
+    st_sparse, _ = top_singular(sp.csr_matrix(X * t), 3)
+    np.testing.assert_allclose(st_sparse, s * t, rtol=1e-12)
+
+
+def test_gram_names_X_when_it_overflows():
+    with pytest.raises(ValueError, match="X is too large"):
+        gram(np.full((4, 2), 1e160))
+
+
+def test_gram_splits_light_and_heavy_rows_exactly():
+    # Rows with few non-zeros go through a sparse product, heavy rows through
+    # dense BLAS blocks; the sum must be the exact Gram matrix (integer counts).
+    rng = np.random.default_rng(8)
+    p = 200
+    activity = np.minimum((rng.pareto(0.5, 3000) + 1).astype(int), p)  # power law: mostly light rows
+    rows = np.repeat(np.arange(3000), activity)
+    cols = np.concatenate([rng.choice(p, a, replace=False) for a in activity])
+    X = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(3000, p))
+    assert (activity < p / 10).mean() > 0.5 and (activity >= p / 10).sum() > 50
+    Xd = X.toarray()
+    np.testing.assert_array_equal(gram(X), Xd.T @ Xd)
+    real = X.multiply(rng.random((3000, p))).tocsr()
+    np.testing.assert_allclose(gram(real), real.toarray().T @ real.toarray(), rtol=1e-13)

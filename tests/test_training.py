@@ -66,3 +66,34 @@ def test_objective2_training_lands_on_the_closed_form_up_to_rotation():
 def test_bad_objective_is_rejected():
     with pytest.raises(ValueError, match="objective must be 1 or 2"):
         train(random_data(0), 2, 1.0, 3)
+
+
+@pytest.mark.parametrize(
+    "kwargs,error,match",
+    [
+        ({"init_scale": 0.0}, ValueError, "init_scale must be > 0"),  # A = B = 0 is stationary: "converged"
+        ({"max_iter": -1}, ValueError, "max_iter must be >= 1"),
+        ({"max_iter": 10.0}, TypeError, "max_iter must be an integer"),
+        ({"gtol": float("nan")}, ValueError, "gtol must be finite"),
+        ({"gtol": 0.0}, ValueError, "gtol must be > 0"),
+        ({"seed": -1}, ValueError, "seed must be >= 0"),
+    ],
+)
+def test_train_rejects_settings_that_would_fake_convergence(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        train(random_data(0, n=10, p=4), 2, 1.0, 1, **kwargs)
+
+
+def test_loss_and_gradient_checks_its_factors():
+    X = random_data(0, n=10, p=4)
+    A = np.ones((4, 2))
+    with pytest.raises(ValueError, match="A contains NaN"):
+        loss_and_gradient(X, np.full((4, 2), np.nan), A, 1.0, 1)
+    with pytest.raises(ValueError, match="B must have 4 rows"):
+        loss_and_gradient(X, A, np.ones((3, 2)), 1.0, 1)
+    with pytest.raises(ValueError, match="B must have 2 columns"):
+        loss_and_gradient(X, A, np.ones((4, 3)), 1.0, 2)
+    with pytest.raises(ValueError, match="A must have 4 rows"):
+        loss_and_gradient(X, np.ones((5, 2)), np.ones((5, 2)), 1.0, 1)
+    with pytest.raises(TypeError, match="objective must be the integer 1 or 2"):
+        loss_and_gradient(X, A, A, 1.0, 1.0)

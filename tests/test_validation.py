@@ -121,3 +121,15 @@ def test_no_function_mutates_its_inputs():
 
     for current, snapshot in zip([x.toarray() if sp.issparse(x) else x for x in inputs], snapshots):
         np.testing.assert_array_equal(current, snapshot)
+
+
+# --- inputs that used to slip through (issue 9) ------------------------------------------------------
+
+@pytest.mark.parametrize("make", [lambda Z: Z, sp.csr_matrix, lambda Z: Z.tolist()])
+def test_complex_X_is_rejected_not_silently_made_real(make):
+    Z = X + 1j * np.ones_like(X)  # imaginary part would be dropped by a float cast
+    with pytest.raises(TypeError, match="X must be real, got complex"):
+        models.fit_objective1(make(Z), 2, 1.0)
+    with pytest.raises(TypeError, match="X must be real"):
+        spectral.top_singular(make(Z), 2)
+

@@ -56,9 +56,9 @@ FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}
 PLAIN_FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 TARGET = re.compile(r"^\((?P<label>[^)\s]+)\)=\s*$")
 HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<title>.+?)\s*$")
-EQ_LABEL = re.compile(r"\$\$[ \t]*\((?P<label>[\w:.-]+)\)[ \t]*$", re.M)
+EQ_LABEL = re.compile(r"\$\$[ \t]*\((?P<label>[\w:.-]+)\)[ \t]*$", re.MULTILINE)
 ROLE = re.compile(r"\{(?P<role>[\w:-]+)\}`(?P<body>[^`]*)`")
-EXPLICIT = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", re.S)
+EXPLICIT = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", re.DOTALL)
 
 
 @dataclass
@@ -149,7 +149,7 @@ def collect(chapter: Chapter, nb) -> None:
                     for eq in EQ_LABEL.finditer(line):
                         chapter.labels[eq.group("label")] = f"Eq. {bump('eq')}"
                 continue
-            _, name, arg, options, body = item
+            _, name, _arg, options, body = item
             label = options.get("label")
             if name in PROOF_KINDS:
                 number = bump(name)
