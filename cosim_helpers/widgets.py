@@ -266,7 +266,7 @@ def remedy_similarities(X, k: int, lam: float, *, svd: Spectrum | None = None,
     """Item-item similarity matrices for the remedies explorer (book chapter 6).
 
     All from objective 1 (paper Eq. 1) at its symmetric optimum
-    ``Â = B̂ = V_k dMat(f)^{1/2}``, ``f_i = 1/(1+λ/σ_i²)`` (Eq. 5):
+    ``Â = B̂ = V_k dMat(w)^{1/2}``, ``w_i = 1/(1+λ/σ_i²)`` (Eq. 5):
 
     ``"cosine"``
         ``cosSim(B̂, B̂)``: plain cosine of the item embeddings (D = I; any
