@@ -1,6 +1,6 @@
 """Top-k singular values and right singular vectors of a data matrix.
 
-Every closed form in the paper (Section 4, Eq. 5; Section 5) is a function of
+Every closed form in the paper (§2.2, Eq. 5; §2.3) is a function of
 the top-k part of the SVD ``X = U Σ Vᵀ``. For the paper's shapes
 (n = 20,000 users >> p = 1,000 items) a full dense SVD of ``X`` wastes most of
 its time on ``U``; we instead eigendecompose the p x p Gram matrix ``XᵀX``

@@ -2,7 +2,7 @@
 
 The paper's point is best felt by moving a control: rescale the embeddings of
 an objective-1 optimum with a diagonal ``D`` and watch the loss stay exactly
-the same while the item-item cosine heat map falls apart (paper Section 4).
+the same while the item-item cosine heat map falls apart (paper §2.1; its Figure 1 in §4).
 This module has three explorers:
 
 * :class:`DExplorer` (book chapters 4 and 7): ``D = dMat(σ_i^α)`` times
@@ -662,7 +662,7 @@ class DState(NamedTuple):
 class DExplorer(_Explorer):
     """Rescale an objective-1 optimum by a diagonal D: same loss, different cosines.
 
-    Book chapters 4 and 7; paper Section 4. The explorer starts from the
+    Book chapters 4 and 7; paper §2.1 (the D-freedom) and §4 (Figure 1). The explorer starts from the
     symmetric optimum of objective 1 (paper Eq. 1 and Eq. 5),
     ``Â = B̂ = V_k dMat(1/(1+λ/σ_i²))^{1/2}``, and shows the optimum
     ``(ÂD, B̂D⁻¹)`` (:func:`~cosim_helpers.models.rescale`) for
