@@ -3,9 +3,7 @@
 The D-freedom is §2.1, the objective-1 closed form §2.2, objective 2 §2.3;
 "Section 4" / "Section 5" for the derivations were wrong.
 """
-import cosim_helpers.models as models
-import cosim_helpers.spectral as spectral
-import cosim_helpers.widgets as widgets
+from cosim_helpers import models, spectral, widgets
 
 
 def test_objective2_and_rescale_cite_section_2():
