@@ -121,7 +121,7 @@ def objective1_factors(svd: Spectrum, lam: float):
 
 
 def fit_objective2(X, k: int, lam: float, *, svd: Spectrum | None = None):
-    """Closed-form optimum of objective 2 (paper Eq. 2; closed form in §2.3).
+    """Closed-form optimum of objective 2 (paper Eq. 2, §2.3).
 
     ``Â = V_k dMat(√((1/σ_i)(1 − λ/σ_i)_+))`` and
     ``B̂ = V_k dMat(√(σ_i (1 − λ/σ_i)_+))``, hence
@@ -292,7 +292,7 @@ def rescale(A, B, D):
     ----------
     A, B : array_like, shape (p, k)
     D : array_like, shape (k,) or (k, k)
-        Either the k diagonal entries of an invertible diagonal ``D`` (paper
+        Either the k diagonal entries of an invertible diagonal ``D`` (paper,
         §2.1), or any invertible k x k matrix ``G``, in which case the
         result is ``(AG, BG⁻ᵀ)``. Both leave ``ABᵀ`` unchanged.
 

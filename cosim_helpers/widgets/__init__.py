@@ -2,7 +2,7 @@
 
 The paper's point is best felt by moving a control: rescale the embeddings of
 an objective-1 optimum with a diagonal ``D`` and watch the loss stay exactly
-the same while the item-item cosine heat map falls apart (paper Section 4).
+the same while the item-item cosine heat map falls apart (paper §2.1; its Figure 1 in §4).
 Three explorers, one module each:
 
 * :class:`DExplorer` (:mod:`.d_explorer`, book chapters 4 and 7): ``D =

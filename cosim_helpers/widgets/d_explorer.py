@@ -88,7 +88,7 @@ class DState(NamedTuple):
 class DExplorer(Explorer):
     """Rescale an objective-1 optimum by a diagonal D: same loss, different cosines.
 
-    Book chapters 4 and 7; paper Section 4. The explorer starts from the
+    Book chapters 4 and 7; paper §2.1 (the D-freedom) and §4 (Figure 1). The explorer starts from the
     symmetric optimum of objective 1 (paper Eq. 1 and Eq. 5),
     ``Â = B̂ = V_k dMat(1/(1+λ/σ_i²))^{1/2}``, and shows the optimum
     ``(ÂD, B̂D⁻¹)`` (:func:`~cosim_helpers.models.rescale`) for
