@@ -11,7 +11,7 @@ from .._validation import as_data_matrix, as_factor, as_generator
 from ..metrics import cluster_recovery
 from ..similarity import cosine_similarity
 from .balance import BALANCE_TOL, balance
-from .gauges import align, check_factors, gauge_family, identity_gauge, score_error
+from .gauges import Gauge, align, check_factors, gauge_family, identity_gauge, score_error
 from .neighbours import _unit, top_neighbours
 from .report import AuditResult, SideAudit, judge
 
@@ -42,22 +42,27 @@ def _jaccard(idx, ref):
 def _row_spearman(E, queries, cols, Ms):
     """Mean over queries of the Spearman correlation between each transform's and the given cosine row.
 
-    Each row ranks the ``cols`` other than the query itself; cosines equal to
-    12 decimals are ties. A row that is constant under either gauge has no
-    ranking and is skipped (NaN if all are).
+    Each row ranks ``len(cols) − 1`` of the ``cols``: the query itself is
+    left out, and a row that does not contain it drops the last column, so
+    that every row has the same length (with ``cols`` = all rows the rows
+    are exact). Cosines equal to 12 decimals are ties (mid-ranks). A row that
+    is constant under either gauge has no ranking and is skipped (NaN if all are).
     """
-    keep = cols[None, :] != queries[:, None]
+    nr = len(cols)
+    own = cols[None, :] == queries[:, None]
+    drop = np.where(own.any(axis=1), own.argmax(axis=1), nr - 1)
+    J = np.arange(nr - 1)[None, :]
+    J = J + (J >= drop[:, None])
     ranks = []
     for M in Ms:
         C = np.round(cosine_similarity(E[queries] @ M, E[cols] @ M), _DECIMALS)
-        ranks.append([scipy.stats.rankdata(row[k]) for row, k in zip(C, keep)])
+        R = scipy.stats.rankdata(np.take_along_axis(C, J, 1), axis=1)
+        ranks.append(R - R.mean(axis=1, keepdims=True))
     out = []
-    for t in range(1, len(Ms)):
-        rho = []
-        for a, b in zip(ranks[0], ranks[t]):
-            a, b = a - a.mean(), b - b.mean()
-            denom = np.sqrt(np.dot(a, a) * np.dot(b, b))
-            rho.append(np.dot(a, b) / denom if denom > 0 else np.nan)
+    for R in ranks[1:]:
+        denom = np.sqrt(np.sum(ranks[0] ** 2, axis=1) * np.sum(R**2, axis=1))
+        rho = np.full(len(queries), np.nan)
+        np.divide(np.sum(ranks[0] * R, axis=1), denom, out=rho, where=denom > 0)
         out.append(np.nanmean(rho) if np.any(np.isfinite(rho)) else np.nan)
     return np.asarray(out)
 
@@ -74,7 +79,7 @@ def _audit_side(name, E, Ms, family, *, labels, top, n_queries, rank_sample, pai
     nq = min(n_queries, rows)
     queries = np.arange(rows) if nq == rows else np.sort(rng.choice(rows, nq, replace=False))
     report = None if progress is None else (lambda done, total: progress(name, done, total))
-    idx, cos = top_neighbours(E, queries, Ms, top=top, exact=exact, progress=report)
+    idx, _ = top_neighbours(E, queries, Ms, top=top, exact=exact, progress=report)
     jac = np.stack([_jaccard(idx[t], idx[0]) for t in range(1, len(Ms))])
     nn_changed = np.mean(idx[1:, :, 0] != idx[0, :, 0], axis=1)
     cols = np.arange(rows) if rows <= rank_sample else np.sort(rng.choice(rows, rank_sample, replace=False))
@@ -104,7 +109,7 @@ def _audit_side(name, E, Ms, family, *, labels, top, n_queries, rank_sample, pai
 def audit(P, Q, *, labels=None, user_labels=None, top: int = 10, n_queries: int = 1000, n_transforms: int = 20,
           max_cond: float = 10.0, alpha_max: float = 0.5, pair=None, sides=("items", "users"),
           rank_sample: int = 1000, lam: float | None = None, tol: float = 1e-6, balance_tol: float = BALANCE_TOL,
-          exact: bool = False, seed=0, progress=None) -> AuditResult:
+          exact: bool = False, gauges=None, seed=0, progress=None) -> AuditResult:
     """Audit how much the cosine geometry of a dot-product model depends on its gauge (book chapter 9).
 
     The model scores user (query) u against item i by ``p_u · q_i``; for the
@@ -150,6 +155,10 @@ def audit(P, Q, *, labels=None, user_labels=None, top: int = 10, n_queries: int 
         Saved-penalty fraction below which the factors count as balanced.
     exact : bool
         Use the float64 reference neighbour search throughout.
+    gauges : sequence of Gauge, optional
+        Your own family (e.g. :func:`~cosim_helpers.audit.gauges.general_gauge`
+        of a G you care about) instead of :func:`~cosim_helpers.audit.gauges.gauge_family`;
+        then ``n_transforms``, ``max_cond`` and ``alpha_max`` are not used.
     seed : int, None or numpy.random.Generator
     progress : callable (side, done, total), optional
         Called as the neighbour search advances (the CLI prints it).
@@ -170,7 +179,15 @@ def audit(P, Q, *, labels=None, user_labels=None, top: int = 10, n_queries: int 
     user_labels = _check_labels(user_labels, P.shape[0], "user_labels")
     rng = as_generator(seed)
     alignment = align(P, Q)
-    family = gauge_family(P, Q, n_transforms, max_cond=max_cond, alpha_max=alpha_max, seed=rng, alignment=alignment)
+    if gauges is None:
+        family = gauge_family(P, Q, n_transforms, max_cond=max_cond, alpha_max=alpha_max, seed=rng,
+                              alignment=alignment)
+    else:
+        family = list(gauges)
+        k = P.shape[1]
+        if not family or not all(isinstance(g, Gauge) and g.M_P.shape[0] == k and g.M_Q.shape[0] == k
+                                 for g in family):
+            raise ValueError(f"gauges must be a non-empty sequence of Gauge with k = {k} rows in M_P and M_Q")
     errors = [score_error(P, Q, g, seed=i) for i, g in enumerate(family)]
     rejected = tuple(g.label for g, e in zip(family, errors) if not e <= tol)
     family = [identity_gauge(P.shape[1])] + [g for g, e in zip(family, errors) if e <= tol]

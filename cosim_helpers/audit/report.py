@@ -19,8 +19,11 @@ from .balance import Balance
 #: at least DETERMINED_JACCARD (our thresholds).
 DETERMINED_NN = 0.05
 DETERMINED_JACCARD = 0.9
-#: Below this mean Jaccard overlap an unbalanced side is "arbitrary", above "fragile".
-FRAGILE_JACCARD = 0.5
+#: An unbalanced side that is not determined is "fragile" when the median
+#: transform changes at most FRAGILE_NN of the nearest neighbours and the mean
+#: top-k Jaccard overlap is at least FRAGILE_JACCARD, else "arbitrary" (ours).
+FRAGILE_NN = 0.25
+FRAGILE_JACCARD = 0.75
 
 
 @dataclass(frozen=True)
@@ -82,13 +85,13 @@ def judge(side: SideAudit, bal: Balance) -> tuple[str, str]:
     if nn <= DETERMINED_NN and jac >= DETERMINED_JACCARD:
         return "determined", f"cosine neighbours are determined: {moved}."
     if bal.balanced:
-        return ("determined up to rotation",
-                f"the factors are balanced (P^T P = Q^T Q up to {bal.saved_fraction:.1%} of the penalty), "
-                "the gauge that weight decay lambda(|P|^2 + |Q|^2) selects; if the model was trained with "
-                f"it, cosines are fixed up to a rotation, which changes none. Without it: {moved}.")
+        why = (f"the factors are balanced (P^T P = Q^T Q up to {bal.saved_fraction:.1%} of the penalty), "
+               "the gauge that weight decay lambda(|P|^2 + |Q|^2) selects; if the model was trained with "
+               f"it, cosines are fixed up to a rotation, which changes none. Without it: {moved}.")
+        return "determined up to rotation", why
     why = (f"{moved}; weight decay would not choose these factors (balancing saves "
            f"{bal.saved_fraction:.1%} of the penalty), so no such penalty fixed them.")
-    if jac >= FRAGILE_JACCARD:
+    if float(np.median(side.nn_changed)) <= FRAGILE_NN and jac >= FRAGILE_JACCARD:
         return "fragile", "cosine neighbours are fragile: " + why
     return "arbitrary", "cosine neighbours are arbitrary: " + why
 
@@ -121,8 +124,8 @@ class AuditResult:
 
     def _header(self) -> list[str]:
         b = self.balance
-        lines = [f"{self.n_transforms} score-preserving transforms; largest relative score change "
-                 f"{self.score_error:.1e} (tolerance {self.tol:.0e})"]
+        lines = [(f"{self.n_transforms} score-preserving transforms; largest relative score change "
+                  f"{self.score_error:.1e} (tolerance {self.tol:.0e})")]
         if self.rejected:
             lines.append(f"rejected (scores not kept): {', '.join(self.rejected)}")
         lines.append(f"balance: imbalance {b.imbalance:.3f}, weight-decay penalty saved by balancing "
