@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.optimize
 
-from ._validation import as_data_matrix, as_generator, check_nonnegative, check_rank
+from ._validation import as_data_matrix, as_factor, as_generator, check_nonnegative, check_rank
 from .spectral import gram
 
 
@@ -171,6 +171,7 @@ def gradient_descent(
     init_scale: float = 0.1,
     lr: float = 0.2,
     n_steps: int = 5000,
+    start=None,
 ) -> TrainingResult:
     """Plain gradient descent on objective 1 or 2 from a random start (book chapter 9).
 
@@ -185,12 +186,16 @@ def gradient_descent(
     X, k, lam, objective, seed, init_scale
         As in :func:`train`.
     lr : float
-        Step size relative to the curvature at the start: the step is
-        ``lr / (σ₁² (1 + ‖A₀‖₂² + ‖B₀‖₂²))`` with ``σ₁`` the largest singular
-        value of ``X`` and ``A₀, B₀`` the random start. Values well below 1
-        are stable.
+        Step size relative to a bound on the curvature at the start: the step
+        is ``lr / c`` with ``c = (σ₁² + λ)(1 + ‖A₀‖₂² + ‖B₀‖₂²)``, plus
+        ``λσ₁²`` for objective 2 (its penalty ``λ‖XA‖²`` is that curved in
+        ``A``); ``σ₁`` is the largest singular value of ``X`` and ``A₀, B₀``
+        the start. Values well below 1 are stable.
     n_steps : int
         Number of steps.
+    start : (array_like, array_like), optional
+        The starting ``(A, B)``, each p x k, instead of the random start
+        (``seed`` and ``init_scale`` are then not used).
 
     Returns
     -------
@@ -210,8 +215,13 @@ def gradient_descent(
     G = gram(X)
     fun = _make(objective, G, lam)
     p = X.shape[1]
-    A, B = init_scale * rng.standard_normal((p, k)), init_scale * rng.standard_normal((p, k))
-    step = lr / (float(np.linalg.eigvalsh(G)[-1]) * (1.0 + np.linalg.norm(A, 2) ** 2 + np.linalg.norm(B, 2) ** 2))
+    if start is None:
+        A, B = init_scale * rng.standard_normal((p, k)), init_scale * rng.standard_normal((p, k))
+    else:
+        A, B = (as_factor(M, name, rows=p, cols=k).copy() for M, name in zip(start, ("A", "B")))
+    s1 = float(np.linalg.eigvalsh(G)[-1])
+    curvature = (s1 + lam) * (1.0 + np.linalg.norm(A, 2) ** 2 + np.linalg.norm(B, 2) ** 2)
+    step = lr / (curvature + (lam * s1 if objective == 2 else 0.0))
     losses = np.empty(n_steps + 1)
     for i in range(n_steps):
         losses[i], dA, dB = fun(A, B)

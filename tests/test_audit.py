@@ -149,8 +149,9 @@ def test_balance_formula_agrees_with_a_numerical_optimiser_over_G():
 def test_gradient_descent_keeps_the_imbalance_and_small_starts_land_near_equation_5():
     X, _, _ = simulate_clustered(n_users=400, n_items=40, n_clusters=3, seed=0)
     k, lam = 3, 50.0
-    res = gradient_descent(X, k, lam, 1, init_scale=0.3, lr=0.2, n_steps=2000, seed=1)
     A0, B0 = 0.3 * np.random.default_rng(1).standard_normal((2, 40, k))
+    res = gradient_descent(X, k, lam, 1, lr=0.2, n_steps=2000, start=(A0, B0))
+    assert np.abs(res.A - A0).max() > 0.1 and res.losses[-1] < 0.5 * res.losses[0]
     drift = np.abs((res.A.T @ res.A - res.B.T @ res.B) - (A0.T @ A0 - B0.T @ B0)).max()
     assert drift < 1e-2 * np.abs(A0.T @ A0 - B0.T @ B0).max()
     assert np.abs(res.A.T @ res.A).max() > 10 * drift     # the factors did move

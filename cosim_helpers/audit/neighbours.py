@@ -53,6 +53,19 @@ def _unit(E, M, dtype=np.float64):
     return Y.astype(dtype, copy=False)
 
 
+def _unit_all(Eb, Mcat, T):
+    """``_unit(Eb, M_t, float32)`` for all T transforms at once: one product with ``[M_1 | ... | M_T]``.
+
+    Returns a contiguous (T, rows, k') float32 array (one large matrix product
+    instead of T small ones, which matters when BLAS threads compete for cores).
+    """
+    Y = (Eb @ Mcat).reshape(len(Eb), T, -1)
+    norms = np.sqrt(np.einsum("itk,itk->it", Y, Y))
+    np.divide(1.0, norms, out=norms, where=norms > 0)
+    Y *= norms[:, :, None]
+    return np.ascontiguousarray(Y.transpose(1, 0, 2), dtype=np.float32)
+
+
 def _self_positions(queries, start, stop):
     """(query position, column in block) of the queries that lie in rows start:stop."""
     inside = np.flatnonzero((queries >= start) & (queries < stop))
@@ -103,12 +116,14 @@ def _fast(E, queries, Ms, K, block, progress):
     """
     T, nq, m = len(Ms), len(queries), E.shape[0]
     Z = [_unit(E[queries], M, np.float32) for M in Ms]
+    same_width = len({M.shape[1] for M in Ms}) == 1
+    Mcat = np.concatenate(Ms, axis=1) if same_width else None
     warm = min(m, max(8 * block, 2 * K))
     best_v = np.empty((T, nq, K), dtype=np.float32)
     best_i = np.empty((T, nq, K), dtype=np.int64)
     rows_self, cols_self = _self_positions(queries, 0, warm)
     for t, M in enumerate(Ms):
-        S = Z[t] @ _unit(E[:warm], M, np.float32).T
+        S = Z[t] @ _unit(E[:warm], M, np.float32).T  # once per transform: not worth batching
         S[rows_self, cols_self] = -np.inf
         sel = np.argpartition(-S, K - 1, axis=1)[:, :K]
         best_v[t], best_i[t] = np.take_along_axis(S, sel, 1), sel
@@ -121,8 +136,9 @@ def _fast(E, queries, Ms, K, block, progress):
         Eb = E[start:stop]
         S = buf[:, :stop - start]
         rows_self, cols_self = _self_positions(queries, start, stop)
-        for t, M in enumerate(Ms):
-            np.matmul(Z[t], _unit(Eb, M, np.float32).T, out=S)
+        Y = _unit_all(Eb, Mcat, T) if same_width else [_unit(Eb, M, np.float32) for M in Ms]
+        for t in range(T):
+            np.matmul(Z[t], Y[t].T, out=S)
             S[rows_self, cols_self] = -np.inf
             # One cheap pass (a row maximum) decides which rows can gain a
             # candidate; after the warm-up almost none can.

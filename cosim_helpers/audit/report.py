@@ -124,13 +124,15 @@ class AuditResult:
 
     def _header(self) -> list[str]:
         b = self.balance
+        # Round-off digits differ between machines: below 1e-10 only the bound is printed.
+        err = "< 1e-10" if self.score_error < 1e-10 else f"{self.score_error:.1e}"
         lines = [(f"{self.n_transforms} score-preserving transforms; largest relative score change "
-                  f"{self.score_error:.1e} (tolerance {self.tol:.0e})")]
+                  f"{err} (tolerance {self.tol:.0e})")]
         if self.rejected:
             lines.append(f"rejected (scores not kept): {', '.join(self.rejected)}")
+        saved = "" if b.saved is None else f" (= {b.saved if b.saved_fraction >= 1e-9 else 0.0:.4g} at this lambda)"
         lines.append(f"balance: imbalance {b.imbalance:.3f}, weight-decay penalty saved by balancing "
-                     f"{b.saved_fraction:.1%}" + (f" (= {b.saved:.4g} at this lambda)" if b.saved is not None else "")
-                     + (" -> balanced" if b.balanced else " -> not balanced"))
+                     f"{b.saved_fraction:.1%}{saved}" + (" -> balanced" if b.balanced else " -> not balanced"))
         return lines
 
     def __repr__(self) -> str:
