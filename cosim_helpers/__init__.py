@@ -16,6 +16,7 @@ Modules (each named for one idea):
 - :mod:`~cosim_helpers.remedies`   the paper's remedies (chapter 6)
 - :mod:`~cosim_helpers.experiments` Figure 1, scores over seeds, the D-sweep (chapters 7, 8)
 - :mod:`~cosim_helpers.widgets`    ipywidgets explorers and their static HTML twins
+- :mod:`~cosim_helpers.audit`      the gauge audit of your own embeddings and ``cosim-audit`` (chapter 9)
 """
 
 __version__ = "0.1.0"
