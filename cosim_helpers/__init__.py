@@ -19,6 +19,7 @@ Modules (each named for one idea):
 - :mod:`~cosim_helpers.tables`     plain-text tables for printed output
 - :mod:`~cosim_helpers.experiments` Figure 1, scores over seeds, the D-sweep (chapters 7, 8)
 - :mod:`~cosim_helpers.widgets`    ipywidgets explorers and their static HTML twins (a subpackage)
+- :mod:`~cosim_helpers.audit`      the gauge audit of your own embeddings and ``cosim-audit`` (chapter 9)
 
 Input checks shared by all of them live in ``cosim_helpers._validation``.
 """

@@ -97,3 +97,16 @@ def test_loss_and_gradient_checks_its_factors():
         loss_and_gradient(X, np.ones((5, 2)), np.ones((5, 2)), 1.0, 1)
     with pytest.raises(TypeError, match="objective must be the integer 1 or 2"):
         loss_and_gradient(X, A, A, 1.0, 1.0)
+
+
+def test_gradient_descent_validates_and_is_deterministic():
+    from cosim_helpers.training import gradient_descent
+
+    X = random_data(6, n=20, p=5)
+    with pytest.raises(ValueError, match="n_steps"):
+        gradient_descent(X, 2, 1.0, 1, n_steps=0)
+    with pytest.raises(ValueError, match="rows"):
+        gradient_descent(X, 2, 1.0, 1, start=(np.ones((4, 2)), np.ones((5, 2))))
+    r1, r2 = (gradient_descent(X, 2, 1.0, 2, n_steps=50, seed=3) for _ in range(2))
+    np.testing.assert_array_equal(r1.A, r2.A)
+    assert r1.losses[-1] < r1.losses[0]

@@ -1,0 +1,5 @@
+"""``python -m cosim_helpers.audit``: the same as the ``cosim-audit`` command."""
+
+from .cli import run
+
+run()
