@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test lint bench execute clean
+.PHONY: book test lint bench execute clean a11y-deps pdf
 
 # One BLAS thread per process for everything that executes notebooks: the
 # printed numbers then do not depend on the machine's core count (DESIGN.md).
@@ -26,8 +26,16 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
+## a11y-deps: axe-core for the accessibility audit, pinned by tools/a11y/package-lock.json
+## (npm, into the git-ignored tools/a11y/node_modules; offline after this)
+AXE := tools/a11y/node_modules/axe-core/axe.min.js
+$(AXE): tools/a11y/package.json tools/a11y/package-lock.json
+	npm ci --prefix tools/a11y --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $(AXE)
+a11y-deps: $(AXE)
+
 ## test: package tests (unit + property) and every notebook under nbval
-test: $(STAMP)
+test: $(STAMP) $(AXE)
 	$(BIN)/python -m pytest
 
 ## lint: ruff over the package, tests and benchmarks
