@@ -38,9 +38,13 @@ a11y-deps: $(AXE)
 test: $(STAMP) $(AXE)
 	$(BIN)/python -m pytest
 
+## pdf: the whole book as one PDF (_build/pdf/book.pdf), printed by Debian's chromium
+pdf: book
+	$(BIN)/python tools/book_pdf.py
+
 ## lint: ruff over the package, tests and benchmarks
 lint: $(STAMP)
-	$(BIN)/ruff check cosim_helpers tests benchmarks coursework/scripts
+	$(BIN)/ruff check cosim_helpers tests benchmarks coursework/scripts tools
 
 ## bench: time the closed-form fits and the widget updates at the paper's scale
 bench: $(STAMP)

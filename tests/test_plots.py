@@ -3,11 +3,11 @@
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from cosim_helpers.plots import MAX_IMAGE_SIZE, figure1_grid, similarity_heatmap, use_book_style  # noqa: E402
+from cosim_helpers.plots import MAX_IMAGE_SIZE, figure1_grid, similarity_heatmap, use_book_style
 
 
 @pytest.fixture(autouse=True)
@@ -25,7 +25,7 @@ def cosines(p, seed=0):
 def test_large_matrix_is_drawn_from_its_block_averages():
     S = cosines(1000)
     before = S.copy()
-    fig, ax = plt.subplots()
+    _fig, ax = plt.subplots()
     im = similarity_heatmap(ax, S, "t", max_size=250)
     drawn = np.asarray(im.get_array())
     assert drawn.shape == (250, 250)
@@ -39,21 +39,21 @@ def test_large_matrix_is_drawn_from_its_block_averages():
 def test_order_is_applied_before_averaging():
     S = cosines(400, seed=1)
     order = np.random.default_rng(2).permutation(400)
-    fig, ax = plt.subplots()
+    _fig, ax = plt.subplots()
     drawn = np.asarray(similarity_heatmap(ax, S, "t", order=order, max_size=200).get_array())
     assert np.allclose(drawn, S[np.ix_(order, order)].reshape(200, 2, 200, 2).mean(axis=(1, 3)))
 
 
 def test_small_matrix_is_drawn_as_is():
     S = cosines(30)
-    fig, ax = plt.subplots()
+    _fig, ax = plt.subplots()
     assert np.array_equal(np.asarray(similarity_heatmap(ax, S, "t").get_array()), S)
     assert MAX_IMAGE_SIZE < 1000  # the paper's p = 1,000 is always reduced
 
 
 @pytest.mark.parametrize("max_size", [1, 2.5, True, "300"])
 def test_bad_max_size(max_size):
-    fig, ax = plt.subplots()
+    _fig, ax = plt.subplots()
     with pytest.raises(ValueError, match="max_size"):
         similarity_heatmap(ax, cosines(10), "t", max_size=max_size)
 

@@ -22,7 +22,7 @@ def test_citation_file_carries_the_package_version():
 
 def test_changelog_has_an_entry_for_the_version():
     text = (ROOT / "CHANGELOG.md").read_text()
-    heads = re.findall(r"^## \[([^\]]+)\](.*)$", text, flags=re.M)
+    heads = re.findall(r"^## \[([^\]]+)\](.*)$", text, flags=re.MULTILINE)
     assert any(project_version() in name + rest for name, rest in heads), (
         f"CHANGELOG.md has no heading for version {project_version()}")
 

@@ -5,11 +5,11 @@ from html.parser import HTMLParser
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.animation import FuncAnimation  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.animation import FuncAnimation
 
-from cosim_helpers.twin_a11y import label_twin  # noqa: E402
+from cosim_helpers.twin_a11y import label_twin
 
 
 @pytest.fixture(scope="module")
