@@ -30,6 +30,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import threading
 import tomllib
@@ -281,6 +282,16 @@ def test_nothing_cut_off(light, width):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{Path(name).name}-{WIDTHS[width]}.png"), full_page=True)
     assert bad == [], f"{name} at {WIDTHS[width]} px: {len(bad)} elements cut off:\n" + "\n".join(bad[:40])
+
+
+def test_images_have_meaningful_alt_text(light):
+    """Every image in the text says what it shows: not missing, not a file name (myst-nb's default)."""
+    name, page = light
+    alts = page.evaluate("""() => [...document.querySelectorAll('main img')].map(i =>
+        [i.getAttribute('src') ? i.getAttribute('src').slice(0, 60) : i.id, i.getAttribute('alt')])""")
+    bad = [(src, alt) for src, alt in alts
+           if alt is None or len(alt.split()) < 4 or re.search(r"\.(png|jpe?g|svg|gif)$", alt.strip(), re.I)]
+    assert bad == [], f"{name}: images without a meaningful alt text: {bad}"
 
 
 def test_allowlist_entries_are_all_used():
