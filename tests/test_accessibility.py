@@ -290,7 +290,7 @@ def test_images_have_meaningful_alt_text(light):
     alts = page.evaluate("""() => [...document.querySelectorAll('main img')].map(i =>
         [i.getAttribute('src') ? i.getAttribute('src').slice(0, 60) : i.id, i.getAttribute('alt')])""")
     bad = [(src, alt) for src, alt in alts
-           if alt is None or len(alt.split()) < 4 or re.search(r"\.(png|jpe?g|svg|gif)$", alt.strip(), re.I)]
+           if alt is None or len(alt.split()) < 4 or re.search(r"\.(png|jpe?g|svg|gif)$", alt.strip(), re.IGNORECASE)]
     assert bad == [], f"{name}: images without a meaningful alt text: {bad}"
 
 
