@@ -287,7 +287,7 @@ def test_nothing_cut_off(light, width):
 def test_images_have_meaningful_alt_text(light):
     """Every image in the text says what it shows: not missing, not a file name (myst-nb's default)."""
     name, page = light
-    alts = page.evaluate("""() => [...document.querySelectorAll('main img')].map(i =>
+    alts = page.evaluate("""() => [...document.querySelectorAll('article.bd-article img')].map(i =>
         [i.getAttribute('src') ? i.getAttribute('src').slice(0, 60) : i.id, i.getAttribute('alt')])""")
     bad = [(src, alt) for src, alt in alts
            if alt is None or len(alt.split()) < 4 or re.search(r"\.(png|jpe?g|svg|gif)$", alt.strip(), re.IGNORECASE)]
