@@ -54,7 +54,8 @@ body { font-size: 10.5pt; }
 .pdf-toc ol ol { padding-left: 1.5em; font-size: 0.95em; }
 .pdf-toc a { text-decoration: none; color: inherit; }
 h1, h2, h3, h4 { break-after: avoid; }
-img, figure, .proof, div.exercise, div.solution, .admonition, table, mjx-container { break-inside: avoid; }
+img, figure, .proof, div.exercise, div.solution, .admonition, table, mjx-container,
+div.cell_input, div.cell_output { break-inside: avoid; }
 a.headerlink, button.copybtn, .anim-controls, .toggle-button, .dropdown summary .summary-chevron-down,
 .dropdown summary .summary-chevron-up, .bd-header, .bd-sidebar, .bd-footer { display: none !important; }
 div.cell_input pre, div.cell_output pre, div.highlight pre { white-space: pre-wrap; overflow-wrap: anywhere; }
