@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test test-fast reader test-binder lint bench execute clean
+.PHONY: book test test-fast reader test-binder lint bench execute clean a11y-deps pdf
 
 # One BLAS thread per process for everything that executes notebooks: the
 # printed numbers then do not depend on the machine's core count (DESIGN.md).
@@ -29,10 +29,18 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
+## a11y-deps: axe-core for the accessibility audit, pinned by tools/a11y/package-lock.json
+## (npm, into the git-ignored tools/a11y/node_modules; offline after this)
+AXE := tools/a11y/node_modules/axe-core/axe.min.js
+$(AXE): tools/a11y/package.json tools/a11y/package-lock.json
+	npm ci --prefix tools/a11y --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $(AXE)
+a11y-deps: $(AXE)
+
 ## test: build the book (one execution of every notebook), then everything on both
 ## cores: unit and property tests, every notebook's stored outputs (nbval rules, against
 ## that execution), the coursework and the built site in a browser
-test: book
+test: book $(AXE)
 	$(BIN)/python -m pytest -n 2
 
 ## test-fast: the contributor's loop, without the slow integration tests
@@ -47,6 +55,10 @@ reader: $(STAMP)
 ## notebook there, as Binder would (needs the network for the install, unless cached)
 test-binder: $(STAMP)
 	$(BIN)/python tools/binder_check.py
+
+## pdf: the whole book as one PDF (_build/pdf/book.pdf), printed by Debian's chromium
+pdf: book
+	$(BIN)/python tools/book_pdf.py
 
 ## lint: ruff over the package, tests, benchmarks and scripts
 lint: $(STAMP)

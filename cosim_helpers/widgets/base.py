@@ -18,6 +18,7 @@ from ..data import item_order
 from ..images import block_average
 from ..plots import CMAP
 from ..spectral import top_singular
+from ..twin_a11y import label_twin
 from .encoding import html, jpeg, jshtml, png
 
 #: Side (in pixels of data) of the heat maps drawn by the live widgets.
@@ -78,6 +79,10 @@ def heatmap_axes(fig, rect, cbar_rect, size, *, vmin=-1.0, vmax=1.0, label="cosi
 
 class Explorer:
     """Figure, rendering, widget, display and static-twin logic shared by the explorers."""
+
+    #: Alt text of the static twin and the accessible name of its slider (set by each explorer).
+    TWIN_ALT: str = ""
+    TWIN_SLIDER: str = ""
 
     _dpi = 80
     _full_redraw = False  # True when a change touches static parts (e.g. a colour bar)
@@ -176,7 +181,8 @@ class Explorer:
         states = [s._replace(image=block_average(S, image_size)) for s, S in zip(states, matrices)]
         fig, art = self._make_figure(dpi, image_size, live=False)
         FigureCanvasAgg(fig)
-        return html(jshtml(fig, lambda j: self._draw_state(art, states[j]), len(states), name, fps))
+        frames = jshtml(fig, lambda j: self._draw_state(art, states[j]), len(states), name, fps)
+        return html(label_twin(frames, alt=self.TWIN_ALT, slider_label=self.TWIN_SLIDER))
 
     # --- widgets --------------------------------------------------------------------------
     def widget(self):

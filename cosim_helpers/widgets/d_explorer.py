@@ -140,6 +140,10 @@ class DExplorer(Explorer):
     (True, False)
     """
 
+    #: Accessible description of the static twin (alt text) and its slider (issue 13).
+    TWIN_ALT = "Item-item cosine heat map of B D⁻¹ (items sorted by cluster), the diagonal of D and the cluster-recovery curve, for the α chosen with the slider; the loss printed below every frame is the same"
+    TWIN_SLIDER = "α, the exponent of D = dMat(σᵢ^α)"
+
     def __init__(self, X, clusters, popularity=None, *, k: int = PAPER_K, lam: float = PAPER_LAM1,
                  lam2: float = PAPER_LAM2, svd: Spectrum | None = None, alpha_range=(-2.0, 2.0),
                  log_scale_range=(-2.0, 2.0), max_dim_sliders: int = 8, pairs=None, alphas=None,

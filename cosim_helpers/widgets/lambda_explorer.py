@@ -101,6 +101,10 @@ class LambdaExplorer(Explorer):
         values over ``lam_range`` plus ``lam``).
     """
 
+    #: Accessible description of the static twin (alt text) and its slider (issue 13).
+    TWIN_ALT = "Item-item cosine heat map of objective 2's unique item embeddings, its shrinkage factors and the number of kept dimensions, for the λ chosen with the slider"
+    TWIN_SLIDER = "λ, the regularisation strength of objective 2"
+
     def __init__(self, X, clusters, popularity=None, *, k: int = PAPER_K, lam: float | None = None, lam_range=None,
                  lams=None, svd: Spectrum | None = None, image_size: int = WIDGET_IMAGE_SIZE,
                  continuous_update: bool = True):

@@ -88,6 +88,10 @@ class RemediesExplorer(Explorer):
     off-diagonal entries, so that its own scale is visible.
     """
 
+    #: Accessible description of the static twin (alt text) and its slider (issue 13).
+    TWIN_ALT = "Heat map of the similarity matrix of the remedy chosen with the slider, items sorted by cluster, with its cluster-recovery score"
+    TWIN_SLIDER = "similarity matrix: which remedy is shown"
+
     _full_redraw = True  # colour limits (and the colour bar) change between matrices
 
     def render(self, state=None) -> bytes:

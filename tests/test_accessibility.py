@@ -1,0 +1,318 @@
+"""Accessibility and legibility of the built book (issue 13), in a real browser.
+
+Reads the book already built in ``_build/html`` (``make test`` builds it once
+at the start; ``make book`` does too), serves it on 127.0.0.1 and opens every
+page in headless Chromium (Debian's ``chromium``) through Playwright, with
+every request that leaves 127.0.0.1 blocked.
+
+* **axe-core audit**: axe-core (pinned in ``tools/a11y/package-lock.json``,
+  installed offline-ready by ``make a11y-deps``) runs the WCAG 2.0-2.2 A/AA
+  rules on every page in light mode, and its colour rules (contrast) again
+  in dark mode (the only thing the mode changes). Any
+  *critical* or *serious* violation fails, except those listed, each with its
+  reason, in ``tests/a11y_allowlist.toml`` (upstream theme problems that
+  cannot be fixed here). An allow-list entry that no longer matches anything
+  fails too, so the list cannot rot. Counts per rule go to
+  ``_build/a11y/axe-<mode>.json``.
+* **Nothing cut off**: in the light-mode visit the same page is measured at
+  1366 px and at 390 px: no display equation, code cell, output, table or
+  image may stick out of the page or be clipped; wide content must sit in a
+  box that scrolls. Screenshots go to ``_build/screenshots/a11y/``.
+
+Skipped, with a message, when Chromium, axe-core or the built book is
+missing; under CI (``CI`` set) each of those is a failure instead.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import threading
+import tomllib
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+REPORT = ROOT / "_build" / "a11y"
+SHOTS = ROOT / "_build" / "screenshots" / "a11y"
+AXE = ROOT / "tools" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
+ALLOWLIST = Path(__file__).with_name("a11y_allowlist.toml")
+CHROMIUM = os.environ.get("COSIM_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+#: axe-core rule tags: WCAG 2.0, 2.1 and 2.2 at levels A and AA.
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+FAILING_IMPACTS = {"critical", "serious"}
+WIDTHS = {"desktop": 1366, "phone": 390}
+
+
+def _toc_pages():
+    """Every page of the book (``_toc.yml`` order) plus the theme's own pages."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [toc["root"]]
+    for part in toc.get("parts", []):
+        pages += [chapter["file"] for chapter in part["chapters"]]
+    return pages + ["genindex", "search"]
+
+
+PAGES = _toc_pages()
+
+
+def _missing(what: str):
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run the accessibility audit: {what}")
+    pytest.skip(f"accessibility audit skipped: {what}")
+
+
+def load_allowlist(path=ALLOWLIST):
+    """The allow-list entries: ``rule``, ``target`` (substring of axe's CSS target), ``reason``."""
+    entries = tomllib.loads(Path(path).read_text())["allow"]
+    for entry in entries:
+        assert set(entry) >= {"rule", "target", "reason"}, f"allow-list entry lacks a field: {entry}"
+        assert len(entry["reason"].split()) >= 5, f"allow-list entry needs a real reason: {entry}"
+    return entries
+
+
+def allowed_by(entries, rule: str, target: str):
+    """The first allow-list entry covering violation ``rule`` at CSS ``target``, else None."""
+    for entry in entries:
+        if entry["rule"] == rule and entry["target"] in target:
+            return entry
+    return None
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site():
+    if CHROMIUM is None:
+        _missing("no Chromium installed (apt-get install chromium)")
+    if not AXE.exists():
+        _missing(f"axe-core is not installed ({AXE.relative_to(ROOT)}): run `make a11y-deps`")
+    if not (HTML / "book" / "index.html").exists():
+        _missing("the book is not built (_build/html): run `make book` first")
+    handler = functools.partial(QuietHandler, directory=str(HTML))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser(site):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield b
+        b.close()
+
+
+#: Results shared between the tests of this module: {mode: {page: [violations]}}.
+RESULTS: dict = collections.defaultdict(dict)
+
+
+def _open(browser, site, name: str, mode: str):
+    context = browser.new_context(viewport={"width": WIDTHS["desktop"], "height": 900},
+                                  color_scheme=mode)
+    # pydata-sphinx-theme reads the colour mode from localStorage before it paints.
+    context.add_init_script(f"localStorage.setItem('mode', '{mode}'); localStorage.setItem('theme', '{mode}');")
+    outside = []
+
+    def route(r):
+        if urlparse(r.request.url).hostname == "127.0.0.1":
+            r.continue_()
+        else:
+            outside.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.goto(f"{site}/{name}.html", wait_until="load")
+    page.wait_for_function("!window.MathJax || (MathJax.startup && MathJax.startup.promise)", timeout=30_000)
+    page.evaluate("window.MathJax ? MathJax.startup.promise.then(() => true) : true")
+    assert page.evaluate("document.documentElement.dataset.theme") == mode
+    assert outside == [], f"requests outside 127.0.0.1: {outside}"
+    return page
+
+
+def _load(request, browser, site, mode):
+    page = _open(browser, site, request.param, mode)
+    yield request.param, page
+    page.context.close()
+
+
+@pytest.fixture(scope="module", params=PAGES)
+def light(request, browser, site):
+    yield from _load(request, browser, site, "light")
+
+
+@pytest.fixture(scope="module", params=PAGES)
+def dark(request, browser, site):
+    yield from _load(request, browser, site, "dark")
+
+
+def run_axe(page, rules=None):
+    """axe-core's violations on ``page`` (WCAG A/AA rules, or only ``rules``), as plain dicts."""
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    only = {"type": "rule", "values": rules} if rules else {"type": "tag", "values": WCAG_TAGS}
+    return page.evaluate(
+        """(only) => axe.run(document, {runOnly: only, resultTypes: ['violations']})
+                      .then(r => r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                          nodes: v.nodes.map(n => ({target: n.target.join(' '), impact: n.impact,
+                                                    summary: n.failureSummary}))})))""",
+        only,
+    )
+
+
+#: Dark mode changes colours only, so the dark visit runs the rules that depend on colour.
+COLOUR_RULES = ["color-contrast", "link-in-text-block"]
+
+
+def _audit(name, page, mode):
+    entries = load_allowlist()
+    violations = run_axe(page, COLOUR_RULES if mode == "dark" else None)
+    RESULTS[mode][name] = violations
+    failing = []
+    for v in violations:
+        for node in v["nodes"]:
+            impact = node["impact"] or v["impact"]
+            if impact in FAILING_IMPACTS and allowed_by(entries, v["id"], node["target"]) is None:
+                failing.append(f"{v['id']} ({impact}) at {node['target']}: {v['help']}")
+    _write_report(mode)
+    assert failing == [], f"{name} ({mode} mode): {len(failing)} serious/critical axe violations:\n" \
+        + "\n".join(failing[:40])
+
+
+def _write_report(mode):
+    counts = collections.Counter()
+    for violations in RESULTS[mode].values():
+        for v in violations:
+            counts[f"{v['id']} ({v['impact']})"] += len(v["nodes"])
+    REPORT.mkdir(parents=True, exist_ok=True)
+    (REPORT / f"axe-{mode}.json").write_text(json.dumps(
+        {"pages": sorted(RESULTS[mode]), "elements_per_rule": dict(sorted(counts.items())),
+         "violations": RESULTS[mode]}, indent=1))
+
+
+def test_axe_light(light):
+    name, page = light
+    _audit(name, page, "light")
+
+
+def test_axe_dark(dark):
+    name, page = dark
+    _audit(name, page, "dark")
+
+
+#: Elements that must never be cut off. Code and outputs must fit the column (they wrap); display
+#: maths and tables may instead scroll inside their own box. Scrolling of the page's layout boxes
+#: (the whole article) does not count: a reader does not see that a line goes on.
+CUT_OFF_JS = """() => {
+  const fit = ['div.highlight pre', '.cell_output pre'];
+  const own = ['mjx-container[display="true"]', 'div.math', 'table', 'main img', 'figure', '.cell_output .output'];
+  const layout = '.bd-main, .bd-content, .bd-article-container, .bd-article, main, .bd-container, ' +
+                 '.bd-container__inner, .bd-page-width, body, section, article';
+  const vw = document.documentElement.clientWidth;
+  const scrolls = (cs) => cs.overflowX === 'auto' || cs.overflowX === 'scroll';
+  const clips = (cs) => cs.overflowX === 'hidden' || cs.overflowX === 'clip';
+  const describe = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+      (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : '');
+  const where = (e) => { const s = e.closest('section[id]'); return s ? '#' + s.id : ''; };
+  const bad = [];
+  const visible = (e) => { const r = e.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && !e.closest('details:not([open]), .toggle-hidden, .dropdown:not(.toggle-shown)'); };
+  for (const e of document.querySelectorAll('main ' + fit.join(', main '))) {
+    if (visible(e) && e.scrollWidth > e.clientWidth + 2)
+      bad.push(`${describe(e)} ${where(e)}: ${e.scrollWidth}px of text in a ${e.clientWidth}px column ` +
+               `(${(e.innerText.split('\\n').find(l => l.length * 6 > e.clientWidth) || '').slice(0, 60)})`);
+  }
+  for (const e of document.querySelectorAll('main ' + own.join(', main '))) {
+    if (!visible(e)) continue;
+    const r = e.getBoundingClientRect(), cs = getComputedStyle(e);
+    if (clips(cs) && e.scrollWidth > e.clientWidth + 2) {
+      bad.push(`${describe(e)} ${where(e)}: content ${e.scrollWidth}px clipped to ${e.clientWidth}px`);
+      continue;
+    }
+    const right = scrolls(cs) && !e.matches(layout) ? r.right : r.left + Math.max(r.width, e.scrollWidth);
+    if (scrolls(cs) && !e.matches(layout)) continue;  // scrolls in its own box
+    for (let a = e.parentElement; a && a !== document.documentElement; a = a.parentElement) {
+      const acs = getComputedStyle(a), ar = a.getBoundingClientRect();
+      if (scrolls(acs) && !a.matches(layout)) break;  // a box of its own that scrolls
+      if ((clips(acs) || scrolls(acs)) && right > ar.right + 2) {
+        bad.push(`${describe(e)} ${where(e)}: ends at ${Math.round(right)}px, cut off by ${describe(a)} ` +
+                 `at ${Math.round(ar.right)}px`);
+        break;
+      }
+    }
+  }
+  if (document.documentElement.scrollWidth > vw + 2) {
+    const wide = [...document.querySelectorAll('body *')].filter(e => {
+      const r = e.getBoundingClientRect(); return r.width > 0 && r.right > vw + 2 &&
+        ![...e.children].some(c => c.getBoundingClientRect().right > vw + 2); });
+    bad.push(`the page scrolls sideways: ${document.documentElement.scrollWidth}px > ${vw}px, because of ` +
+             wide.slice(0, 3).map(e => describe(e) + ' ' + where(e)).join(', '));
+  }
+  return bad;
+}"""
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_nothing_cut_off(light, width):
+    name, page = light
+    page.set_viewport_size({"width": WIDTHS[width], "height": 900})
+    page.wait_for_timeout(400)  # the theme re-lays out (and re-checks scrollable boxes) after 300 ms
+    bad = page.evaluate(CUT_OFF_JS)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{Path(name).name}-{WIDTHS[width]}.png"), full_page=True)
+    assert bad == [], f"{name} at {WIDTHS[width]} px: {len(bad)} elements cut off:\n" + "\n".join(bad[:40])
+
+
+def test_images_have_meaningful_alt_text(light):
+    """Every image in the text says what it shows: not missing, not a file name (myst-nb's default)."""
+    name, page = light
+    alts = page.evaluate("""() => [...document.querySelectorAll('article.bd-article img')].map(i =>
+        [i.getAttribute('src') ? i.getAttribute('src').slice(0, 60) : i.id, i.getAttribute('alt')])""")
+    bad = [(src, alt) for src, alt in alts
+           if alt is None or len(alt.split()) < 4 or re.search(r"\.(png|jpe?g|svg|gif)$", alt.strip(), re.IGNORECASE)]
+    assert bad == [], f"{name}: images without a meaningful alt text: {bad}"
+
+
+def test_allowlist_entries_are_all_used():
+    """Every allow-list entry still matches a violation somewhere (else it hides nothing: remove it)."""
+    if set(RESULTS) != {"light", "dark"} or any(len(RESULTS[m]) != len(PAGES) for m in RESULTS):
+        pytest.skip("needs the full audit of every page in both modes in the same run")
+    entries = load_allowlist()
+    used = set()
+    for mode in RESULTS.values():
+        for violations in mode.values():
+            for v in violations:
+                for node in v["nodes"]:
+                    entry = allowed_by(entries, v["id"], node["target"])
+                    if entry is not None:
+                        used.add((entry["rule"], entry["target"]))
+    stale = [e for e in entries if (e["rule"], e["target"]) not in used]
+    assert stale == [], f"allow-list entries that match nothing (remove them): {stale}"
+
+
+def test_allowlist_matching():
+    entries = [{"rule": "aria-allowed-attr", "target": ".search-button", "reason": "five words for a reason"}]
+    assert allowed_by(entries, "aria-allowed-attr", "button.btn.search-button") is entries[0]
+    assert allowed_by(entries, "color-contrast", "button.btn.search-button") is None
+    assert allowed_by(entries, "aria-allowed-attr", "a.reference") is None

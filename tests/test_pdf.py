@@ -1,0 +1,104 @@
+"""`make pdf`: the whole book as one PDF, printed from the built HTML by Chromium (issue 13).
+
+Builds the PDF from ``_build/html`` (as ``make pdf`` does, into a temporary
+folder) and reads it back with poppler-utils: enough pages, one chapter per
+section start in table-of-contents order, and at least as many images as
+the HTML pages show (figures and one frame of each explorer's twin).
+Skipped with a message when Chromium, poppler-utils or the built book is
+missing; under CI each of those is a failure.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+CHROMIUM = os.environ.get("COSIM_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _load_tool():
+    spec = importlib.util.spec_from_file_location("book_pdf", ROOT / "tools" / "book_pdf.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+book_pdf = _load_tool()
+
+
+@pytest.fixture(scope="module")
+def pdf(tmp_path_factory):
+    missing = [what for what, ok in [("chromium", CHROMIUM), ("pdfinfo (poppler-utils)", shutil.which("pdfinfo")),
+                                     ("the built book (make book)", (HTML / "book" / "index.html").exists())]
+               if not ok]
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must build the PDF, missing: {missing}")
+        pytest.skip(f"PDF test skipped, missing: {missing}")
+    return book_pdf.build(HTML, tmp_path_factory.mktemp("pdf") / "book.pdf", CHROMIUM)
+
+
+def pages_text(pdf):
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
+                          text=True).stdout
+    return text.split("\f")
+
+
+def html_chapters():
+    """(title, number of output images) of every page, in table-of-contents order."""
+    out = []
+    for page in book_pdf.toc_pages():
+        soup = BeautifulSoup((HTML / f"{page}.html").read_text(encoding="utf-8"), "html.parser")
+        article = soup.select_one("article.bd-article")
+        title = article.find("h1").get_text(" ", strip=True).rstrip("#").strip()
+        out.append((title, len(article.select(".cell_output img"))))
+    return out
+
+
+def test_pdf_has_a_title_page_contents_and_many_pages(pdf):
+    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))
+    assert pages >= 60, f"only {pages} pages"
+    assert re.search(r"^Tagged:\s+yes", info, re.MULTILINE)
+    text = pages_text(pdf)
+    assert "CC BY 4.0" in text[0] and "Version" in text[0]
+    assert "Contents" in text[1]
+
+
+def test_one_section_per_chapter_in_order(pdf):
+    """Each page of the book starts a PDF page (a named destination the contents link to) with its title."""
+    dests = subprocess.run(["pdfinfo", "-dests", str(pdf)], check=True, capture_output=True, text=True).stdout
+    start = {name: int(page) for page, name in re.findall(r'^\s*(\d+) \[.*\] "page-([^"]+)"$', dests, re.MULTILINE)}
+    text = pages_text(pdf)
+
+    def bare(s):  # maths (e.g. the D of "D-freedom") loses its punctuation in pdftotext
+        return re.sub(r"[^0-9A-Za-z]+", "", s)
+
+    pages = []
+    for (title, _), page in zip(html_chapters(), book_pdf.toc_pages(), strict=True):
+        slug = book_pdf._slug(page)
+        assert slug in start, f"no section for {page} in the PDF"
+        top = " ".join(text[start[slug] - 1].split("\n")[:6])
+        assert bare(top).startswith(bare(title)), f"page {start[slug]} should open with {title!r}: {top[:120]!r}"
+        pages.append(start[slug])
+    assert pages == sorted(set(pages)), f"sections out of table-of-contents order: {pages}"
+
+
+def test_every_figure_and_twin_frame_is_in_the_pdf(pdf):
+    listing = subprocess.run(["pdfimages", "-list", str(pdf)], check=True, capture_output=True,
+                             text=True).stdout.splitlines()[2:]
+    images = [row.split() for row in listing if row.split()[2] == "image"]
+    expected = sum(n for _, n in html_chapters())
+    assert expected >= 10  # the chapters' figures (13 today) and the four twins
+    assert len(images) >= expected, f"{len(images)} images in the PDF, {expected} in the HTML pages"

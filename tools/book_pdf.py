@@ -1,0 +1,206 @@
+"""Print the built HTML book to one PDF with headless Chromium (``make pdf``; issue 13).
+
+Why this route: the book's HTML is already complete and tested (MathJax
+typesets and numbers every equation, the theme draws theorem, proof and
+exercise boxes, the figures are the executed outputs, and every explorer has
+a static twin whose first frame is an image). The tests already drive
+Debian's Chromium through Playwright, so printing needs nothing new. The
+other route, Sphinx's LaTeX builder, needs ~700 MB of TeX Live, drops the
+twins (HTML outputs) and would need LaTeX counterparts for the proof and
+exercise directives and for the Unicode in the prose (σ, λ, ⁻¹).
+
+What it does: reads ``_toc.yml``; takes the article of every page in
+``_build/html`` in that order; makes ids unique per page and turns links
+between pages into links inside the PDF; adds a title page with the
+licence and a table of contents; serves ``_build/html`` on 127.0.0.1 (every
+other request is blocked), waits for MathJax and the images, opens every
+solution, and prints A4 with page numbers, a PDF outline (bookmarks) and
+tags. Output: ``_build/pdf/book.pdf`` (and the combined page
+``_build/html/_pdf/book.html``, kept for debugging).
+
+Usage: ``python tools/book_pdf.py [--html _build/html] [--out _build/pdf/book.pdf]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import os
+import re
+import shutil
+import threading
+import tomllib
+from pathlib import Path
+from urllib.parse import urlparse
+
+import yaml
+from bs4 import BeautifulSoup
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+PRINT_CSS = """
+@page { size: A4; margin: 16mm 14mm 18mm 14mm; }
+html, body { background: white !important; }
+body { font-size: 10.5pt; }
+.pdf-page { max-width: none; margin: 0; padding: 0; }
+.pdf-chapter { break-before: page; }
+.pdf-title { break-after: page; text-align: center; padding-top: 30mm; }
+.pdf-title h1 { font-size: 22pt; }
+.pdf-toc { break-after: page; }
+.pdf-toc ol { list-style: none; padding-left: 0; }
+.pdf-toc ol ol { padding-left: 1.5em; font-size: 0.95em; }
+.pdf-toc a { text-decoration: none; color: inherit; }
+h1, h2, h3, h4 { break-after: avoid; }
+img, figure, .proof, div.exercise, div.solution, .admonition, table, mjx-container,
+div.cell_input, div.cell_output { break-inside: avoid; }
+a.headerlink, button.copybtn, .anim-controls, .toggle-button, .dropdown summary .summary-chevron-down,
+.dropdown summary .summary-chevron-up, .bd-header, .bd-sidebar, .bd-footer { display: none !important; }
+div.cell_input pre, div.cell_output pre, div.highlight pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+mjx-container[display="true"] { overflow: visible !important; }
+img { max-width: 100% !important; height: auto !important; }
+.animation { display: block; text-align: center; }
+"""
+
+
+def toc_pages(root: Path = ROOT) -> list[str]:
+    """Page names in ``_toc.yml`` order, e.g. ``["book/index", "book/01_introduction", ...]``."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    pages = [toc["root"]]
+    for part in toc.get("parts", []):
+        pages += [chapter["file"] for chapter in part["chapters"]]
+    return pages
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", Path(name).name)
+
+
+def combine(html_dir: Path, pages: list[str], title: str, front: str) -> str:
+    """One HTML document: title page, contents, then every page's article, ids made unique."""
+    stems = {Path(p).name: _slug(p) for p in pages}
+    first = BeautifulSoup((html_dir / f"{pages[0]}.html").read_text(encoding="utf-8"), "html.parser")
+    head = first.head
+    # The combined page lives in _build/html/_pdf/, as deep as the pages in _build/html/book/.
+    articles, toc_items = [], []
+    for page in pages:
+        soup = BeautifulSoup((html_dir / f"{page}.html").read_text(encoding="utf-8"), "html.parser")
+        article = soup.select_one("article.bd-article")
+        if article is None:
+            raise ValueError(f"{page}.html has no article.bd-article: is it a page of this book?")
+        slug = stems[Path(page).name]
+        for el in article.find_all(id=True):
+            # The twins' scripts look their elements up by id (already unique: a content hash).
+            if not el["id"].startswith("_anim"):
+                el["id"] = f"{slug}--{el['id']}"
+        for a in article.find_all("a", href=True):
+            href = a["href"]
+            if href.startswith("#"):
+                a["href"] = f"#{slug}--{href[1:]}"
+                continue
+            m = re.fullmatch(r"(?:\./)?([\w.-]+)\.html(?:#(.*))?", href)
+            if m and m.group(1) in stems:
+                target = stems[m.group(1)]
+                a["href"] = f"#{target}--{m.group(2)}" if m.group(2) else f"#page-{target}"
+        for details in article.find_all("details"):
+            details["open"] = ""
+        h1 = article.find("h1")
+        sections = [(h2.get_text(" ", strip=True).rstrip("#").strip(), h2.parent.get("id"))
+                    for h2 in article.find_all("h2") if h2.parent and h2.parent.get("id")]
+        toc_items.append((h1.get_text(" ", strip=True).rstrip("#").strip() if h1 else page,
+                          slug, sections))
+        articles.append(f'<section class="pdf-chapter" id="page-{slug}">{article.decode_contents()}</section>')
+    toc = ['<nav class="pdf-toc"><h1>Contents</h1><ol>']
+    for name, slug, sections in toc_items:
+        subs = "".join(f'<li><a href="#{sid}">{s}</a></li>' for s, sid in sections)
+        toc.append(f'<li><a href="#page-{slug}">{name}</a>' + (f"<ol>{subs}</ol>" if subs else "") + "</li>")
+    toc.append("</ol></nav>")
+    head.append(BeautifulSoup(f"<style>{PRINT_CSS}</style>", "html.parser"))
+    if head.title:
+        head.title.string = title
+    return ("<!DOCTYPE html>\n<html lang=\"en\" data-theme=\"light\" data-mode=\"light\">"
+            + str(head) + '<body><main class="pdf-page bd-content"><div class="bd-article-container">'
+            + f'<div class="pdf-title"><h1>{title}</h1>{front}</div>' + "".join(toc)
+            + '<article class="bd-article">' + "".join(articles) + "</article></div></main></body></html>")
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def print_pdf(html_dir: Path, page_path: str, out: Path, chromium: str) -> None:
+    """Serve ``html_dir`` on 127.0.0.1 and print ``page_path`` to ``out`` with Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(html_dir)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            context = browser.new_context(viewport={"width": 1000, "height": 1400})
+            context.add_init_script("localStorage.setItem('mode', 'light'); localStorage.setItem('theme', 'light');")
+            context.route("**/*", lambda r: r.continue_() if urlparse(r.request.url).hostname == "127.0.0.1"
+                          else r.abort())
+            page = context.new_page()
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/{page_path}", wait_until="load",
+                      timeout=600_000)
+            page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise",
+                                   timeout=120_000)
+            page.evaluate("MathJax.startup.promise.then(() => true)")
+            # Every image decoded (the twins show their first frame), every solution open.
+            page.evaluate("""() => Promise.all([...document.images].map(i => i.decode().catch(() => null)))""")
+            page.evaluate("""() => {
+                document.querySelectorAll('details').forEach(d => d.open = true);
+                document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
+            }""")
+            page.emulate_media(media="print")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            page.pdf(path=str(out), format="A4", print_background=True, outline=True, tagged=True,
+                     display_header_footer=True, header_template="<span></span>",
+                     footer_template='<div style="font-size:8pt;width:100%;text-align:center;color:#555">'
+                                     '<span class="pageNumber"></span> / <span class="totalPages"></span></div>',
+                     margin={"top": "16mm", "bottom": "18mm", "left": "14mm", "right": "14mm"})
+            browser.close()
+    finally:
+        server.shutdown()
+
+
+def build(html_dir: Path = ROOT / "_build" / "html", out: Path = ROOT / "_build" / "pdf" / "book.pdf",
+          chromium: str | None = None) -> Path:
+    """Build the PDF of the book from its built HTML; returns the PDF's path."""
+    chromium = chromium or os.environ.get("COSIM_CHROMIUM") or shutil.which("chromium") \
+        or shutil.which("chromium-browser")
+    if chromium is None:
+        raise RuntimeError("make pdf needs Debian's chromium (apt-get install chromium)")
+    html_dir = Path(html_dir)
+    if not (html_dir / "book" / "index.html").exists():
+        raise FileNotFoundError(f"no built book in {html_dir}: run `make book` first")
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    front = (f"<p>{config.get('author', '')}</p><p>Version {version}</p>"
+             "<p>Text and figures: CC BY 4.0. Code: MIT licence. "
+             "Cite with the repository's CITATION.cff.</p>"
+             "<p>Static PDF of the HTML book: the explorers appear as one frame of their static twin; "
+             "run the notebooks for the live versions.</p>")
+    combined = combine(html_dir, toc_pages(), config["title"], front)
+    target = html_dir / "_pdf" / "book.html"
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(combined, encoding="utf-8")
+    print_pdf(html_dir, "_pdf/book.html", Path(out), chromium)
+    return Path(out)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--html", type=Path, default=ROOT / "_build" / "html")
+    parser.add_argument("--out", type=Path, default=ROOT / "_build" / "pdf" / "book.pdf")
+    args = parser.parse_args(argv)
+    path = build(args.html, args.out)
+    print(f"The PDF is at {path}")
+
+
+if __name__ == "__main__":
+    main()
