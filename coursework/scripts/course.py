@@ -371,7 +371,7 @@ def _graded_path(course: Path, student: str, name: str, problems: list[Problem])
 
 
 def autograde(course: Path = COURSE, *, limits=None, workers: int | None = None, use_sandbox: bool = True,
-              seed: str | None = None) -> list[Problem]:
+              seed: str | None = None, students: list[str] | None = None) -> list[Problem]:
     """Grade every collected submission, one sandbox per student, problem set and task.
 
     For each submission: the notebook is read as data; each task's calls run in a fresh
@@ -379,7 +379,8 @@ def autograde(course: Path = COURSE, *, limits=None, workers: int | None = None,
     scores go into ``gradebook.db`` (replacing any earlier grade of that submission; a
     submission that cannot be graded any more is removed, so it counts 0, with a
     ``grade_removed`` problem), the details into ``autograded/<student>/<ps>/result.json``, and
-    every problem into ``reports/problems.csv``. The submitted files are only read.
+    every problem into ``reports/problems.csv``. The submitted files are only read. ``students``
+    limits the run to some students (their rows of ``problems.csv`` are replaced, the others kept).
     """
     course = Path(course)
     if not (course / "gradebook.db").exists():
@@ -394,7 +395,9 @@ def autograde(course: Path = COURSE, *, limits=None, workers: int | None = None,
         seed, origin = grading.course_seed()
         print(f"hidden inputs from the course seed in {origin}")
     start = time.monotonic()
-    students = sorted(p.name for p in submitted.iterdir() if p.is_dir() and _STUDENT_ID.match(p.name))
+    only = students
+    students = sorted(p.name for p in submitted.iterdir() if p.is_dir() and _STUDENT_ID.match(p.name)
+                      and (only is None or p.name in only))
     layouts = {name: grading.layout(course, name) for name in assignments(course)}
     cases = {(name, task): grading.make_cases(lay, task, seed) for name, lay in layouts.items() for task in lay.points}
     encoded = {key: grading.encode_cases(value) for key, value in cases.items()}
@@ -450,7 +453,7 @@ def autograde(course: Path = COURSE, *, limits=None, workers: int | None = None,
                           [p for p in problems if p.student_id == student and p.assignment == name])
             print(f"autograded {student}/{name}: {sum(r.score for r in task_results):g}/"
                   f"{sum(r.max_score for r in task_results):g}")
-    _write_problems(course, problems, "autograde")
+    _write_problems(course, problems, "autograde", students=None if only is None else students)
     _print_problems([p for p in problems if p.kind not in ("failed_check", "not_attempted")])
     print(f"graded {len(subs)} submissions ({len(jobs)} sandboxed runs) in {time.monotonic() - start:.1f} s")
     return problems
@@ -488,14 +491,15 @@ def _write_result(course, student, name, sub, task_results, problems) -> Path:
     return path
 
 
-def _write_problems(course: Path, problems: list[Problem], stage: str) -> Path:
-    """Replace the rows of ``stage`` in ``reports/problems.csv``, keeping the other stage's rows."""
+def _write_problems(course: Path, problems: list[Problem], stage: str, students: list[str] | None = None) -> Path:
+    """Replace the rows of ``stage`` (of ``students``, default all) in ``reports/problems.csv``."""
     path = Path(course) / "reports" / "problems.csv"
     path.parent.mkdir(exist_ok=True)
     kept = []
     if path.is_file():
         with path.open(newline="") as fh:
-            kept = [row for row in csv.DictReader(fh) if row.get("stage") != stage]
+            kept = [row for row in csv.DictReader(fh)
+                    if row.get("stage") != stage or (students is not None and row.get("student_id") not in students)]
     with path.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(PROBLEM_FIELDS)

@@ -162,10 +162,11 @@ def load_hidden_tests(course: Path, name: str):
     return module
 
 
-def layout(course: Path, name: str) -> Layout:
-    """Read the released notebook of ``name`` (trusted) and its hidden tests."""
+def layout(course: Path, name: str, notebook: Path | None = None) -> Layout:
+    """Read the released notebook of ``name`` (trusted; or ``notebook``) and its hidden tests."""
     course = Path(course)
-    nb = json.loads((course / "release" / name / f"{name}.ipynb").read_text(encoding="utf-8"))
+    notebook = notebook or course / "release" / name / f"{name}.ipynb"
+    nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
     setup, locked, solutions, checks, points = [], set(), {}, {}, {}
     seen_solution = False
     for cell in nb["cells"]:
@@ -681,10 +682,19 @@ def cell_problems(sub: Submission, results: list[TaskResult]) -> list[Problem]:
     return problems
 
 
-def in_process_answers(namespace: dict, cells: list[dict], cases: list[dict], seconds: float = 0) -> dict:
-    """Run cells and cases in *this* process (tests of the course's own code only, never students')."""
+def score_in_process(lay: Layout, task: str, namespace: dict, cells: list[dict], cases: list[dict],
+                     limits: Limits = Limits()) -> TaskResult:
+    """Grade cells in *this* process (tests of the course's own code only, never students')."""
+    sub = Submission("in-process", lay.name, Path("in-process.ipynb"), cells=cells)
+    reason = static_problems(lay, sub, task)
+    if reason:
+        return TaskResult(task, 0.0, lay.points[task], "forbidden_call", reason)
     ns = {k: copy.deepcopy(v) if isinstance(v, np.ndarray) else v for k, v in namespace.items()}
-    records = runner.execute_cells(cells, ns, seconds)
+    records = runner.execute_cells(cells, ns, limits.call)
     described, arrays = encode_cases(cases)
-    blob = runner.call_cases(ns, described, arrays, seconds, records)
-    return parse_answers(blob, Limits(), len(cases))
+    blob = runner.call_cases(ns, described, arrays, limits.call, records)
+    try:
+        answers = parse_answers(blob, limits, len(cases))
+    except ValueError:
+        return TaskResult(task, 0.0, lay.points[task], "limit", "the answers are too large or malformed")
+    return score_task(lay, task, cases, answers, limits)
