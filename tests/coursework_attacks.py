@@ -301,6 +301,7 @@ print("SEED?", "".join(_texts))
 
 
 def _hostile(nb, cell_source, *, replace_answers=False, answers_to_stub=True):
+    """Add the hostile cell after the setup, or (``replace_answers``) make it task 1.1's answer cell."""
     nb = stubs(nb) if answers_to_stub else nb
     cell = code_cell(cell_source)
     if replace_answers:
@@ -328,19 +329,19 @@ def build_hostile(ada: dict, root: Path, seed: str, port: int) -> dict[str, tupl
         "h07-peek": (_hostile(nb(), src(PEEK)), 0, "read hidden tests via linecache/frames/gc, leak via exception type"),
         "h08-daemon": (_hostile(nb(), src(DAEMON), answers_to_stub=False), 9, "leave processes running (setsid, double fork)"),
         "h09-flood": (_hostile(nb(), src(FLOOD), answers_to_stub=False), 9, "print 50 MB"),
-        "h10-detect": (_hostile(nb(), src(DETECT), answers_to_stub=False), 6, "detect grading, hard-code the self-check"),
-        "h11-reference-alias": (_hostile(nb(), src(REFERENCE_ALIAS), answers_to_stub=False), 6,
+        "h10-detect": (_hostile(nb(), src(DETECT), replace_answers=True, answers_to_stub=False), 6, "detect grading, hard-code the self-check"),
+        "h11-reference-alias": (_hostile(nb(), src(REFERENCE_ALIAS), replace_answers=True, answers_to_stub=False), 6,
                                 "call the reference through an alias built from strings"),
-        "h12-reference-reload": (_hostile(nb(), src(REFERENCE_RELOAD), answers_to_stub=False), 6,
+        "h12-reference-reload": (_hostile(nb(), src(REFERENCE_RELOAD), replace_answers=True, answers_to_stub=False), 6,
                                  "reload the reference module, exec its source"),
         "h13-network": (_hostile(nb(), src(NETWORK)), 0, "send data over the network"),
         "h14-fork-bomb": (_hostile(nb(), src(FORK_BOMB), answers_to_stub=False), 9, "fork 300 processes"),
-        "h15-memory": (_hostile(nb(), src(MEMORY_BOMB), answers_to_stub=False), 6, "allocate 12.8 GB"),
+        "h15-memory": (_hostile(nb(), src(MEMORY_BOMB), replace_answers=True, answers_to_stub=False), 6, "allocate 12.8 GB"),
         "h16-disk": (_hostile(nb(), src(DISK_FILL), answers_to_stub=False), 9, "write 2 GB of files"),
-        "h17-busy": (_hostile(nb(), src(BUSY), answers_to_stub=False), 6, "endless loop ignoring the alarm"),
+        "h17-busy": (_hostile(nb(), src(BUSY), replace_answers=True, answers_to_stub=False), 6, "endless loop ignoring the alarm"),
         "h18-kill-all": (_hostile(nb(), src(KILL_ALL)), 0, "kill every process it can see"),
         "h19-pickle": (_hostile(nb(), src(PICKLE_BOMB), answers_to_stub=False), 0, "pickled object in the answers"),
-        "h20-huge-answer": (_hostile(nb(), src(HUGE), answers_to_stub=False), 6, "return a 650 MB answer"),
+        "h20-huge-answer": (_hostile(nb(), src(HUGE), replace_answers=True, answers_to_stub=False), 6, "return a 650 MB answer"),
         "h21-read-seed": (_hostile(nb(), src(READ_SEED)), 0, "read the course seed (environment, files, /proc)"),
     }
     tampered = stubs(nb())

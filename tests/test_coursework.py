@@ -90,10 +90,11 @@ def _read_csv(path):
 
 
 def _hidden_lines():
-    """Lines of the instructors' hidden tests long enough to be recognisable."""
+    """Lines of the instructors' hidden tests long enough to be recognisable (and not in a notebook)."""
+    public = {line.strip() for name in ASSIGNMENTS for c in _cells(name) for line in _source(c).splitlines()}
     return {line.strip() for name in ASSIGNMENTS
             for line in (COURSEWORK / "source" / name / "hidden_tests.py").read_text().splitlines()
-            if len(line.strip()) > 30}
+            if len(line.strip()) > 30} - public
 
 
 def _processes_with(marker: str) -> list[str]:
@@ -115,6 +116,8 @@ def _processes_with(marker: str) -> list[str]:
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """Release, collect, autograde (sandboxed), export and feedback: the sample class + the attacks."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed (apt-get install bubblewrap); CI installs it (.ci/run)")
     root = tmp_path_factory.mktemp("course") / "coursework"
     shutil.copytree(COURSEWORK, root, ignore=shutil.ignore_patterns(*GENERATED, "__pycache__"))
     course.release(root)
