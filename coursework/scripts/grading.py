@@ -46,14 +46,25 @@ from typing import NamedTuple
 import numpy as np
 
 SCRIPTS = Path(__file__).resolve().parent
-sys.dont_write_bytecode = True
-_spec = importlib.util.spec_from_file_location("coursework_sandbox", SCRIPTS / "sandbox.py")
-sandbox = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("coursework_sandbox", sandbox)
-_spec.loader.exec_module(sandbox)
-_spec = importlib.util.spec_from_file_location("coursework_runner", SCRIPTS / "runner.py")
-runner = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(runner)
+
+
+def _sibling(name: str):
+    """Import ``sandbox.py`` / ``runner.py`` next to this file (no ``__pycache__`` left behind)."""
+    key = f"coursework_{name}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, SCRIPTS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module
+        dont_write, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            sys.dont_write_bytecode = dont_write
+    return sys.modules[key]
+
+
+sandbox = _sibling("sandbox")
+runner = _sibling("runner")
 
 Limits = sandbox.Limits
 
@@ -269,10 +280,10 @@ def read_notebook(path: Path) -> dict:
     """Parse a submitted notebook (JSON only; tolerant of a byte-order mark and of CRLF line ends)."""
     data = json.loads(Path(path).read_bytes().decode("utf-8-sig"))
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        raise ValueError("no list of cells")
+        raise ValueError("no list of cells")  # noqa: TRY004 - a malformed file, reported as such
     for cell in data["cells"]:
         if not isinstance(cell, dict) or not isinstance(cell.get("source", ""), str | list):
-            raise ValueError("a cell is not a notebook cell")
+            raise ValueError("a cell is not a notebook cell")  # noqa: TRY004 - a malformed file
     return data
 
 
@@ -420,7 +431,7 @@ def package_copy(work: Path, forbidden: list[str]) -> Path:
             if isinstance(node, ast.FunctionDef) and node.name == function:
                 message = f"grading: this task must not call {dotted}"
                 node.body = [ast.parse(f"raise ReferenceUsedError({message!r})").body[0]]
-        tree.body.insert(0, ast.parse("class ReferenceUsedError(RuntimeError):\n    pass").body[0])
+        tree.body.append(ast.parse("class ReferenceUsedError(RuntimeError):\n    pass").body[0])  # after __future__
         ast.fix_missing_locations(tree)
         path.write_text(ast.unparse(tree), encoding="utf-8")
     for p in [tmp, *tmp.rglob("*")]:
@@ -523,6 +534,11 @@ def score_task(lay: Layout, task: str, cases: list, answers: dict, limits: Limit
     """Decide one task from the answers (trusted: the student's code is not involved any more)."""
     points = lay.points[task]
     check = lay.tasks[task]["check"]
+    setup_labels = {cell["label"] for cell in lay.setup}
+    if any(c["label"] in setup_labels and c["status"] != "ok" for c in answers["cells"]):
+        return TaskResult(task, 0.0, points, "grader_error",
+                          "the problem set's own setup failed in the sandbox: a problem of the grader, not of the "
+                          "submission (tell the instructor)")
     solution_cells = {c["label"]: c for c in answers["cells"] if "(" in c["label"]}
     for case, answer in zip(cases, answers["cases"], strict=True):
         status = answer["status"]
@@ -671,7 +687,7 @@ def cell_problems(sub: Submission, results: list[TaskResult]) -> list[Problem]:
             if not cell["label"].startswith("cell "):
                 continue  # the release's own setup cells
             found.add(cell["label"])
-            what = (f"was stopped after the time limit" if cell["status"] == "timeout"
+            what = ("was stopped after the time limit" if cell["status"] == "timeout"
                     else f"raised {_shown(cell['error'])}")
             problems.append(Problem(sub.student, sub.assignment, "", "cell_error",
                                     f"{cell['label']} (not an answer cell) {what} when graded; "
@@ -683,8 +699,9 @@ def cell_problems(sub: Submission, results: list[TaskResult]) -> list[Problem]:
 
 
 def score_in_process(lay: Layout, task: str, namespace: dict, cells: list[dict], cases: list[dict],
-                     limits: Limits = Limits()) -> TaskResult:
+                     limits: Limits | None = None) -> TaskResult:
     """Grade cells in *this* process (tests of the course's own code only, never students')."""
+    limits = limits or Limits()
     sub = Submission("in-process", lay.name, Path("in-process.ipynb"), cells=cells)
     reason = static_problems(lay, sub, task)
     if reason:

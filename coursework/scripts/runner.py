@@ -147,7 +147,7 @@ def call_cases(namespace: dict, cases: list[dict], arrays, seconds: float, cells
             manifest.append(entry)
             continue
         kwargs = {name: decode(spec, arrays) for name, spec in case["args"].items()}
-        status, value, error = _run_limited(seconds, lambda: function(**kwargs))
+        status, value, error = _run_limited(seconds, lambda f=function, kw=kwargs: f(**kw))
         entry["status"], entry["error"] = status, error
         stop = status != "ok"
         if status == "ok":
