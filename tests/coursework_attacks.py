@@ -326,7 +326,7 @@ def build_hostile(ada: dict, root: Path, seed: str, port: int) -> dict[str, tupl
         "h04-excepthook": (_hostile(nb(), src(EXCEPTHOOK)), 0, "custom exception handler, fake NotImplementedError"),
         "h05-fake-output": (_hostile(nb(), src(FAKE_OUTPUT)), 0, "print passing checks, forge answer archives"),
         "h06-patch-allclose": (_hostile(nb(), src(PATCH_ALLCLOSE)), 0, "np.allclose/isclose always True, zero answers"),
-        "h07-peek": (_hostile(nb(), src(PEEK)), 0, "read hidden tests via linecache/frames/gc, leak via exception type"),
+        "h07-peek": (_hostile(nb(), src(PEEK), replace_answers=True), 0, "read hidden tests via linecache/frames/gc, leak via exception type"),
         "h08-daemon": (_hostile(nb(), src(DAEMON), answers_to_stub=False), 9, "leave processes running (setsid, double fork)"),
         "h09-flood": (_hostile(nb(), src(FLOOD), answers_to_stub=False), 9, "print 50 MB"),
         "h10-detect": (_hostile(nb(), src(DETECT), replace_answers=True, answers_to_stub=False), 6, "detect grading, hard-code the self-check"),
