@@ -6,12 +6,15 @@
 
 CW_DIR := coursework
 CW_RUN := $(BIN)/python $(CW_DIR)/scripts/course.py
-# Folder of submissions, one sub-folder per student with one per problem set
-# (<INBOX>/<student>/ps1/ps1.ipynb, ...). Default: the committed sample class.
+# Folder of submissions: one sub-folder per student with one per problem set
+# (<INBOX>/<student>/ps1/ps1.ipynb, ...), or one flat folder of notebooks named
+# <student>_<anything>.ipynb (a Colab class, an LMS download). Default: the committed sample class.
+# Grading needs bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) and reads the secret course
+# seed from $$COSIM_COURSE_SEED or ~/.config/cosim-course/seed (see book/instructors.md).
 INBOX  ?= $(CW_DIR)/class
 
 .PHONY: coursework coursework-release coursework-collect coursework-autograde \
-        coursework-grades coursework-feedback coursework-samples coursework-clean
+        coursework-grades coursework-feedback coursework-samples coursework-clean coursework-check-sandbox
 
 ## coursework: release, collect $(INBOX), autograde, export grades and write feedback, in order
 coursework: $(STAMP)
@@ -25,7 +28,11 @@ coursework-release: $(STAMP)
 coursework-collect: $(STAMP)
 	$(CW_RUN) collect --inbox "$(INBOX)"
 
-## coursework-autograde: grade coursework/submitted/ into gradebook.db; problems in coursework/reports/problems.csv
+## coursework-check-sandbox: check that bubblewrap isolates a submission on this machine
+coursework-check-sandbox: $(STAMP)
+	$(CW_RUN) check-sandbox
+
+## coursework-autograde: grade coursework/submitted/ in bubblewrap sandboxes into gradebook.db; problems in coursework/reports/problems.csv
 coursework-autograde: $(STAMP)
 	$(CW_RUN) autograde
 
@@ -45,4 +52,4 @@ coursework-samples: $(STAMP)
 ## coursework-clean: delete everything the targets above generated (never source/ or class/)
 coursework-clean:
 	rm -rf $(CW_DIR)/release $(CW_DIR)/submitted $(CW_DIR)/autograded $(CW_DIR)/feedback \
-	       $(CW_DIR)/reports $(CW_DIR)/gradebook.db
+	       $(CW_DIR)/reports $(CW_DIR)/gradebook.db $(CW_DIR)/.grading

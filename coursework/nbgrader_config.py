@@ -14,22 +14,8 @@ c = get_config()  # noqa: F821 (defined by traitlets when nbgrader loads this fi
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.course_id = "cosim"
 
-# Grading executes the students' code: every cell gets at most this many seconds, after which
-# the kernel is interrupted, the cell counts as failed and grading goes on with the next cell.
-# Every cell of the instructor solutions needs well under 5 s on a laptop.
-c.Execute.timeout = 20
-c.Execute.interrupt_on_timeout = True
-# After a cell has run, wait this long for its last outputs before declaring the kernel
-# unresponsive (nbclient's default of 4 s is tight on a busy shared grading machine).
-c.Execute.iopub_timeout = 20
-
-# Students see the visible self-checks but not the hidden ones. Keep the hidden test code out of
-# the feedback too, so that the problem sets can be reused: remove it from the test cells, and
-# make tracebacks "Plain" (each frame shows only the line that failed, not the lines around it),
-# so a failing hidden check shows its one assert line and message and nothing else.
-c.Execute.extra_arguments = ["--InteractiveShell.xmode=Plain"]
-c.GenerateFeedback.preprocessors = [
-    "nbgrader.preprocessors.GetGrades",
-    "nbgrader.preprocessors.ClearHiddenTests",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-]
+# nbgrader does the release (generate_assignment), keeps the gradebook and exports grades. It
+# does not grade: scripts/course.py runs every submission in a bubblewrap sandbox and scores the
+# answers in a trusted process (scripts/grading.py). The hidden tests are therefore not in the
+# notebooks but in source/<ps>/hidden_tests.py, which must never be released:
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "hidden_tests.py"]

@@ -1,40 +1,53 @@
 #!/usr/bin/env python
-"""The instructor's workflow for the graded problem sets, on top of nbgrader.
+"""The instructor's workflow for the graded problem sets: nbgrader around a sandboxed grader.
 
 Each step is one subcommand (and one make target, see ``coursework/coursework.mk``)::
 
     python coursework/scripts/course.py release     # source/ -> release/: the student version
-    python coursework/scripts/course.py collect --inbox DIR   # DIR/<student>/<ps>/ -> submitted/
-    python coursework/scripts/course.py autograde   # submitted/ -> autograded/ + gradebook.db
+    python coursework/scripts/course.py collect --inbox DIR   # DIR/<student>/<ps>/ or DIR/<student>_*.ipynb
+    python coursework/scripts/course.py autograde   # submitted/ -> sandboxed runs -> gradebook.db
     python coursework/scripts/course.py export      # reports/grades.csv, reports/task_grades.csv
-    python coursework/scripts/course.py feedback    # autograded/ -> feedback/<student>/<ps>/*.html
+    python coursework/scripts/course.py feedback    # feedback/<student>/<ps>/<ps>.html
     python coursework/scripts/course.py all --inbox DIR       # the five steps in order
+    python coursework/scripts/course.py check-sandbox         # is bubblewrap usable here?
 
 The course directory is the folder above this script (``--course`` selects another one, e.g. a
-copy). nbgrader does the work: ``generate_assignment`` strips the solutions and hidden tests,
-``autograde`` runs each submission in a fresh kernel with the instructor's tests restored,
-``export`` and ``generate_feedback`` write the grades and the HTML feedback. This script adds
-what a class of real submissions needs around it:
+copy). What nbgrader does, and what it no longer does:
 
-* ``release`` refuses to finish if any instructor-only line (solution code, hidden test) is left
-  in a released notebook (:func:`find_leaks`);
+* **kept**: ``generate_assignment`` (the release: solutions become stubs) and the SQLite
+  gradebook (students, tasks, points, scores; ``formgrader`` can still adjust scores by hand),
+  and its CSV export;
+* **replaced**: ``autograde``, which executes a student's notebook in a kernel of the grader's
+  own user and reads the scores from outputs the student's code can forge, and
+  ``generate_feedback``, which renders those outputs (and with them anything the code printed).
+  Here every submission runs in a bubblewrap sandbox, one task at a time, and returns answers as
+  data that a trusted process checks against the instructor's hidden tests
+  (``source/<ps>/hidden_tests.py``); see ``grading.py``, ``runner.py``, ``sandbox.py``.
+
+Around it, what a class of real submissions needs:
+
+* ``release`` refuses to finish if any instructor-only line (solution code) or file (hidden
+  tests) is left in ``release/`` (:func:`find_leaks`);
 * ``collect`` only *copies* the inbox; it never modifies or deletes a submitted file, and it
   never overwrites a different earlier copy unless asked to (``--update``);
-* ``autograde`` grades every student and assignment separately, so that a broken submission
-  (not valid JSON, a missing notebook, a cell that raises or loops until the per-cell timeout of
-  ``nbgrader_config.py``) is reported for that student in ``reports/problems.csv`` and never
-  stops the grading of the others.
+* ``autograde`` grades every student and assignment separately, so that a broken submission is
+  reported for that student in ``reports/problems.csv`` and never stops the grading of the
+  others; a submission that cannot be graded any more loses its earlier grade, with a problem
+  saying so.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import html
+import importlib.util
 import json
 import os
 import re
 import shutil
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import NamedTuple
@@ -49,19 +62,30 @@ DEFAULT_INBOX = COURSE / "class"
 
 #: nbgrader's region markers; no released notebook may contain them.
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+#: Instructor-only files that must never be in release/.
+SECRET_FILES = ("hidden_tests.py",)
 _STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _TASK = re.compile(r"^ps(\d+)-t(\d+)-")
-PROBLEM_FIELDS = ("student_id", "assignment", "task", "kind", "detail")
+PROBLEM_FIELDS = ("student_id", "assignment", "task", "kind", "detail", "stage")
 
 
-class Problem(NamedTuple):
-    """Something about one student's submission that the instructor should know."""
+def _load_script(name: str):
+    """Import a sibling script (``grading.py``) once, registered so that its dataclasses work."""
+    key = f"coursework_{name}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, Path(__file__).resolve().parent / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module
+        dont_write, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            sys.dont_write_bytecode = dont_write
+    return sys.modules[key]
 
-    student_id: str
-    assignment: str
-    task: str  # "1.3", or "" for the whole submission
-    kind: str
-    detail: str
+
+grading = _load_script("grading")
+Problem = grading.Problem
 
 
 class Leak(NamedTuple):
@@ -160,7 +184,8 @@ def find_leaks(course: Path = COURSE) -> list[Leak]:
     :func:`instructor_only_lines` of the corresponding source notebook.
     """
     course = Path(course)
-    leaks = []
+    leaks = [Leak(str(p.relative_to(course)), -1, "an instructor-only file")
+             for name in SECRET_FILES for p in sorted((course / "release").rglob(name))]
     for name in assignments(course):
         secret = instructor_only_lines(course / "source" / name / f"{name}.ipynb")
         for nb_path in sorted((course / "release" / name).glob("*.ipynb")):
@@ -199,7 +224,7 @@ def release(course: Path = COURSE) -> list[Path]:
     released = sorted((course / "release").glob("*/*.ipynb"))
     for path in released:
         print(f"released {path.relative_to(course)}")
-    print("checked: no solution code and no hidden test in any released cell")
+    print("checked: no solution code and no hidden test in any released cell or file")
     return released
 
 
@@ -210,21 +235,64 @@ def _same_file(a: Path, b: Path) -> bool:
     return a.is_file() and b.is_file() and a.read_bytes() == b.read_bytes()
 
 
-def collect(inbox: Path = DEFAULT_INBOX, course: Path = COURSE, *, update: bool = False) -> list[Problem]:
-    """Copy ``inbox/<student>/<assignment>/*`` to ``submitted/<student>/<assignment>/``.
+def _copy_in(path: Path, target: Path, course: Path, student: str, name: str, update: bool, problems: list) -> None:
+    if target.exists() and not _same_file(path, target):
+        if not update:
+            problems.append(Problem(student, name, "", "conflict",
+                                    f"{target.relative_to(course)} was collected before with "
+                                    "different content: kept the earlier copy (use --update)"))
+            return
+        target.chmod(0o644)
+    if not target.exists() or not _same_file(path, target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
 
-    The inbox is only read. A file already collected with the same content is left alone; one
-    with different content is kept and reported as a conflict, unless ``update`` is true, in
-    which case the new version replaces the old copy. Every student found is added to the
-    gradebook (here, or at the latest by :func:`autograde`), so that the grades list them even
-    if nothing they sent can be graded.
+
+def _flat_inbox(inbox: Path, course: Path, names: list[str], update: bool, problems: list) -> list[str]:
+    """One folder of notebooks (a Colab class, an LMS download): ``<student>_<anything>.ipynb``.
+
+    The student id is the file name up to the first ``_``; the problem set is read from the
+    notebook itself (its cells' nbgrader ids, else its title), so the rest of the name may be
+    anything an LMS adds. The copy is ``submitted/<student>/<ps>/<ps>.ipynb``.
+    """
+    students = set()
+    for path in sorted(inbox.glob("*.ipynb")):
+        student = path.stem.split("_", 1)[0].strip()
+        if not _STUDENT_ID.match(student) or "_" not in path.stem:
+            problems.append(Problem(path.stem, "", "", "bad_student_id",
+                                    f"{path.name}: name it <student>_<anything>.ipynb: skipped"))
+            continue
+        try:
+            name = grading.identify(grading.read_notebook(path))
+        except (ValueError, UnicodeDecodeError):
+            name = None
+        if name not in names:
+            problems.append(Problem(student, "", "", "unknown_notebook",
+                                    f"{path.name} is not a notebook of any problem set (unreadable or renamed cells): "
+                                    "not collected"))
+            continue
+        students.add(student)
+        _copy_in(path, course / "submitted" / student / name / f"{name}.ipynb", course, student, name, update, problems)
+    return sorted(students)
+
+
+def collect(inbox: Path = DEFAULT_INBOX, course: Path = COURSE, *, update: bool = False) -> list[Problem]:
+    """Copy the inbox into ``submitted/<student>/<assignment>/``.
+
+    Two layouts: a folder per student with one folder per problem set
+    (``inbox/<student>/<ps>/*``, everything in it is copied), or one flat folder of notebooks
+    (``inbox/<student>_<anything>.ipynb``, see :func:`_flat_inbox`). The inbox is only read. A
+    file already collected with the same content is left alone; one with different content is
+    kept and reported as a conflict, unless ``update`` is true, in which case the new version
+    replaces the old copy. Every student found is added to the gradebook. The problems found go
+    to ``reports/problems.csv`` (stage ``collect``).
     """
     course, inbox = Path(course), Path(inbox)
     if not inbox.is_dir():
         raise SystemExit(f"inbox {inbox} does not exist")
     names = assignments(course)
     problems = []
-    students = []
+    students = _flat_inbox(inbox, course, names, update, problems) if any(inbox.glob("*.ipynb")) else []
     for student_dir in sorted(p for p in inbox.iterdir() if p.is_dir() and not p.name.startswith(".")):
         student = student_dir.name
         if not _STUDENT_ID.match(student):
@@ -237,18 +305,8 @@ def collect(inbox: Path = DEFAULT_INBOX, course: Path = COURSE, *, update: bool 
             if not src.is_dir():
                 continue  # reported as not_submitted by autograde
             dest = course / "submitted" / student / name
-            for path in sorted(p for p in src.rglob("*") if p.is_file()):
-                target = dest / path.relative_to(src)
-                if target.exists() and not _same_file(path, target):
-                    if not update:
-                        problems.append(Problem(student, name, "", "conflict",
-                                                f"{target.relative_to(course)} was collected before with "
-                                                "different content: kept the earlier copy (use --update)"))
-                        continue
-                    target.chmod(0o644)
-                if not target.exists() or not _same_file(path, target):
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(path, target)
+            for path in sorted(p for p in src.rglob("*") if p.is_file() and not p.is_symlink()):
+                _copy_in(path, dest / path.relative_to(src), course, student, name, update, problems)
         unknown = sorted(p.name for p in student_dir.iterdir() if p.name not in names)
         if unknown:
             problems.append(Problem(student, "", "", "unexpected_file",
@@ -259,6 +317,7 @@ def collect(inbox: Path = DEFAULT_INBOX, course: Path = COURSE, *, update: bool 
                 gb.update_or_create_student(student)
     for student in students:
         print(f"collected {student}")
+    _write_problems(course, problems, "collect")
     _print_problems(problems)
     return problems
 
@@ -267,136 +326,195 @@ def collect(inbox: Path = DEFAULT_INBOX, course: Path = COURSE, *, update: bool 
 
 
 def submission_problems(course: Path, student: str, name: str) -> list[Problem]:
-    """Problems that prevent grading ``submitted/<student>/<name>/`` (empty list: gradable)."""
+    """Problems of ``submitted/<student>/<name>/`` found without reading the code.
+
+    A notebook under another name is graded if it is the only notebook of that problem set in
+    the folder (reported as ``renamed_notebook``); ``missing_notebook`` and ``invalid_notebook``
+    mean that nothing can be graded.
+    """
     folder = Path(course) / "submitted" / student / name
     expected = folder / f"{name}.ipynb"
     if not folder.is_dir():
         return [Problem(student, name, "", "not_submitted", "nothing submitted: scored 0")]
     problems = []
-    others = sorted(p.name for p in folder.iterdir() if p.suffix == ".ipynb" and p != expected)
+    others = sorted(p for p in folder.iterdir() if p != expected and p.is_file())
     if not expected.is_file():
-        found = f" (found: {', '.join(others)})" if others else ""
-        problems.append(Problem(student, name, "", "missing_notebook",
-                                f"no {name}.ipynb in the submission{found}: scored 0; "
-                                "ask the student to hand it in under that name"))
-        return problems
-    for other in others:
-        problems.append(Problem(student, name, "", "unexpected_file", f"{other} is not graded"))
-    import nbformat
-
-    try:
-        text = expected.read_text(encoding="utf-8")
-        json.loads(text)
-        nbformat.validate(nbformat.reads(text, as_version=4))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        problems.append(Problem(student, name, "", "invalid_notebook",
-                                f"{name}.ipynb is not valid JSON ({exc}), perhaps truncated: "
-                                "not graded, scored 0"))
-    except (ValueError, TypeError, KeyError, AttributeError, nbformat.ValidationError) as exc:  # not a notebook
-        message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        problems.append(Problem(student, name, "", "invalid_notebook",
-                                f"{name}.ipynb is not a valid notebook ({message}): not graded, scored 0"))
-    return problems
-
-
-def _cell_problems(course: Path, student: str, name: str, timeout: int) -> list[Problem]:
-    """Errors recorded in the outputs of an autograded notebook, one problem per failing cell."""
-    path = Path(course) / "autograded" / student / name / f"{name}.ipynb"
-    problems = []
-    for cell in _read_json(path)["cells"]:
-        if cell.get("cell_type") != "code":
-            continue
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        grade_id, is_test = meta.get("grade_id", ""), meta.get("grade", False)
-        where = f"cell {grade_id}" if grade_id else "an ungraded cell of the student's own"
-        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        if not errors:
-            continue
-        names = {o.get("ename", "") for o in errors}
-        last = errors[-1]
-        evalue = str(last.get("evalue", "")).strip().splitlines()
-        evalue = evalue[0] if evalue else ""
-        if "CellTimeoutError" in names:
-            kind, detail = "timeout", f"{where} was stopped after the {timeout} s limit (an endless loop?)"
-        elif "NotImplementedError" in names:
-            kind, detail = "not_attempted", f"{where}: the task's stub raises NotImplementedError"
-        elif is_test and names == {"AssertionError"}:
-            kind, detail = "failed_check", f"{where}: {evalue or 'an assertion failed'}"
+        candidates = []
+        for other in others:
+            if other.suffix == ".ipynb":
+                try:
+                    if grading.identify(grading.read_notebook(other)) == name:
+                        candidates.append(other)
+                except (ValueError, UnicodeDecodeError):
+                    pass
+        if len(candidates) == 1:
+            problems.append(Problem(student, name, "", "renamed_notebook",
+                                    f"no {name}.ipynb, but {candidates[0].name} is this problem set: graded it "
+                                    f"(please hand it in as {name}.ipynb next time)"))
+            others = [o for o in others if o != candidates[0]]
         else:
-            kind, detail = "error", f"{where} raised {last.get('ename')}: {evalue}"
-        problems.append(Problem(student, name, task_label(grade_id), kind, detail))
+            found = f" (found: {', '.join(o.name for o in others if o.suffix == '.ipynb')})" if others else ""
+            problems.append(Problem(student, name, "", "missing_notebook",
+                                    f"no {name}.ipynb in the submission{found}: scored 0; "
+                                    "ask the student to hand it in under that name"))
+            return problems
+    for other in others:
+        problems.append(Problem(student, name, "", "unexpected_file", f"{other.name} is not graded"))
     return problems
 
 
-def autograde(course: Path = COURSE) -> list[Problem]:
-    """Autograde every collected submission, one student and assignment at a time.
+def _graded_path(course: Path, student: str, name: str, problems: list[Problem]) -> Path:
+    for p in problems:
+        if p.kind == "renamed_notebook":
+            return Path(course) / "submitted" / student / name / p.detail.split(", but ")[1].split(" is this")[0]
+    return Path(course) / "submitted" / student / name / f"{name}.ipynb"
 
-    Unreadable or missing notebooks are reported and scored 0 without running anything; every
-    other submission goes through ``nbgrader autograde`` (which restores the instructor's test
-    cells, executes the notebook in a fresh kernel with the per-cell timeout of
-    ``nbgrader_config.py`` and records the points in ``gradebook.db``). Errors in cells are
-    reported per task. Writes ``reports/problems.csv``; the submitted files are only read.
+
+def autograde(course: Path = COURSE, *, limits=None, workers: int | None = None, use_sandbox: bool = True,
+              seed: str | None = None, students: list[str] | None = None) -> list[Problem]:
+    """Grade every collected submission, one sandbox per student, problem set and task.
+
+    For each submission: the notebook is read as data; each task's calls run in a fresh
+    bubblewrap sandbox (``grading.run_task``) and the answers are checked in this process. The
+    scores go into ``gradebook.db`` (replacing any earlier grade of that submission; a
+    submission that cannot be graded any more is removed, so it counts 0, with a
+    ``grade_removed`` problem), the details into ``autograded/<student>/<ps>/result.json``, and
+    every problem into ``reports/problems.csv``. The submitted files are only read. ``students``
+    limits the run to some students (their rows of ``problems.csv`` are replaced, the others kept).
     """
-    from nbgrader.converters import Autograde
-
     course = Path(course)
     if not (course / "gradebook.db").exists():
         raise SystemExit("no gradebook: run the release step first")
     submitted = course / "submitted"
     if not submitted.is_dir():
         raise SystemExit("nothing collected: run the collect step first")
-    config, coursedir = _nbgrader(course)
-    timeout = int(config.Execute.get("timeout", 30))
-    students = sorted(p.name for p in submitted.iterdir() if p.is_dir() and _STUDENT_ID.match(p.name))
-    problems = []
+    limits = limits or grading.Limits()
+    if use_sandbox:
+        print(grading.sandbox.check(limits))
+    if seed is None:
+        seed, origin = grading.course_seed()
+        print(f"hidden inputs from the course seed in {origin}")
+    start = time.monotonic()
+    only = students
+    students = sorted(p.name for p in submitted.iterdir() if p.is_dir() and _STUDENT_ID.match(p.name)
+                      and (only is None or p.name in only))
+    layouts = {name: grading.layout(course, name) for name in assignments(course)}
+    cases = {(name, task): grading.make_cases(lay, task, seed) for name, lay in layouts.items() for task in lay.points}
+    encoded = {key: grading.encode_cases(value) for key, value in cases.items()}
+    problems, subs, jobs = [], {}, []
     for student in students:
-        with _gradebook(course) as gb:
-            gb.update_or_create_student(student)
-        for name in assignments(course):
+        for name, lay in layouts.items():
             found = submission_problems(course, student, name)
             problems += found
-            if any(p.kind in ("not_submitted", "missing_notebook", "invalid_notebook") for p in found):
-                _forget(course, student, name)
+            if any(p.kind in ("not_submitted", "missing_notebook") for p in found):
+                subs[(student, name)] = None
                 continue
-            app = Autograde(coursedir=coursedir(name, student), config=config)
-            app.force = True
-            app.create_student = True
-            result = _run(app)
-            graded = course / "autograded" / student / name / f"{name}.ipynb"
-            if not result["success"] or not graded.is_file():
-                error = (result.get("error") or result.get("log") or "").strip().splitlines()
-                problems.append(Problem(student, name, "", "autograde_failed",
-                                        f"nbgrader could not grade it: {error[-1] if error else 'unknown error'}"))
+            try:
+                sub = grading.read_submission(lay, student, _graded_path(course, student, name, found))
+            except (ValueError, UnicodeDecodeError) as exc:
+                message = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+                what = "not valid JSON, perhaps truncated" if isinstance(exc, json.JSONDecodeError) else "not a notebook"
+                problems.append(Problem(student, name, "", "invalid_notebook",
+                                        f"{name}.ipynb is {what} ({message}): not graded, scored 0"))
+                subs[(student, name)] = None
                 continue
-            problems += _cell_problems(course, student, name, timeout)
-            print(f"autograded {student}/{name}")
-    _write_problems(course, problems)
+            problems += sub.problems
+            subs[(student, name)] = sub
+            jobs += [grading.Job(lay, sub, task, cases[(name, task)], encoded[(name, task)]) for task in lay.points]
+    results = grading.run_jobs(jobs, course / ".grading", limits, workers=workers, use_sandbox=use_sandbox)
+    by_submission: dict = {}
+    for job, result in zip(jobs, results, strict=True):
+        by_submission.setdefault((job.sub.student, job.sub.assignment), []).append(result)
+    with _gradebook(course) as gb:
+        for (student, name), sub in subs.items():
+            gb.update_or_create_student(student)
+            earlier = _read_result(course, student, name)
+            folder = course / "autograded" / student / name
+            if folder.exists():
+                shutil.rmtree(folder)
+            _remove_submission(gb, name, student)
+            if sub is None:
+                if earlier is not None:
+                    problems.append(Problem(student, name, "", "grade_removed",
+                                            f"the earlier grade ({earlier['score']:g}/{earlier['max_score']:g}) was "
+                                            "removed: the current submission cannot be graded"))
+                continue
+            task_results = by_submission.get((student, name), [])
+            for r in task_results:
+                if r.kind != "passed":
+                    problems.append(Problem(student, name, r.task, r.kind, r.message))
+            problems += grading.cell_problems(sub, task_results)
+            gb.add_submission(name, student)
+            for r in task_results:
+                grade = gb.find_grade(layouts[name].checks[r.task], name, name, student)
+                grade.auto_score = r.score
+            gb.db.commit()
+            _write_result(course, student, name, sub, task_results,
+                          [p for p in problems if p.student_id == student and p.assignment == name])
+            print(f"autograded {student}/{name}: {sum(r.score for r in task_results):g}/"
+                  f"{sum(r.max_score for r in task_results):g}")
+    _write_problems(course, problems, "autograde", students=None if only is None else students)
     _print_problems([p for p in problems if p.kind not in ("failed_check", "not_attempted")])
+    print(f"graded {len(subs)} submissions ({len(jobs)} sandboxed runs) in {time.monotonic() - start:.1f} s")
     return problems
 
 
-def _forget(course: Path, student: str, name: str) -> None:
-    """Drop an earlier grade of a submission that can no longer be graded (so it counts 0)."""
+def _remove_submission(gb, name: str, student: str) -> None:
     from nbgrader.api import MissingEntry
 
-    stale = course / "autograded" / student / name
-    if stale.exists():
-        shutil.rmtree(stale)
-    with _gradebook(course) as gb:
-        try:
-            gb.remove_submission(name, student)
-        except MissingEntry:
-            pass
+    try:
+        gb.remove_submission(name, student)
+    except MissingEntry:
+        pass
 
 
-def _write_problems(course: Path, problems: list[Problem]) -> Path:
+def _read_result(course: Path, student: str, name: str):
+    path = Path(course) / "autograded" / student / name / "result.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _write_result(course, student, name, sub, task_results, problems) -> Path:
+    folder = Path(course) / "autograded" / student / name
+    folder.mkdir(parents=True, exist_ok=True)
+    result = {
+        "student_id": student, "assignment": name, "notebook": sub.path.name,
+        "score": sum(r.score for r in task_results), "max_score": sum(r.max_score for r in task_results),
+        "tasks": [{"task": r.task, "score": r.score, "max_score": r.max_score, "kind": r.kind,
+                   "message": r.message, "seconds": round(r.seconds, 3)} for r in task_results],
+        "problems": [p._asdict() for p in problems],
+        "code": sub.cells,
+    }
+    path = folder / "result.json"
+    path.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    log = b"".join(f"==== task {r.task} ====\n".encode() + r.log + b"\n" for r in task_results)
+    (folder / "output.log").write_bytes(log)  # what the code printed (capped): for the instructor only
+    return path
+
+
+def _write_problems(course: Path, problems: list[Problem], stage: str, students: list[str] | None = None) -> Path:
+    """Replace the rows of ``stage`` (of ``students``, default all) in ``reports/problems.csv``."""
     path = Path(course) / "reports" / "problems.csv"
     path.parent.mkdir(exist_ok=True)
+    kept = []
+    if path.is_file():
+        with path.open(newline="") as fh:
+            kept = [row for row in csv.DictReader(fh)
+                    if row.get("stage") != stage or (students is not None and row.get("student_id") not in students)]
     with path.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(PROBLEM_FIELDS)
-        writer.writerows(problems)
+        for row in kept:
+            writer.writerow([row.get(f, "") for f in PROBLEM_FIELDS])
+        for p in problems:
+            writer.writerow([*p, stage])
     return path
+
+
+def read_problems(course: Path = COURSE) -> list[dict]:
+    """The rows of ``reports/problems.csv``."""
+    path = Path(course) / "reports" / "problems.csv"
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))
 
 
 def _print_problems(problems: list[Problem]) -> None:
@@ -439,25 +557,52 @@ def export(course: Path = COURSE) -> tuple[Path, Path]:
     return grades, tasks
 
 
-def feedback(course: Path = COURSE) -> list[Path]:
-    """HTML feedback for every autograded submission: ``feedback/<student>/<ps>/<ps>.html``."""
-    from nbgrader.converters import GenerateFeedback
+#: What a student reads for each kind of problem (the details come from the grader, never from
+#: the submission's own output).
+_FEEDBACK_STYLE = """body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}
+table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:.3em .6em;text-align:left}
+.ok{color:#1a7f37}.no{color:#b42318}pre{background:#f6f8fa;padding:.6em;overflow-x:auto}"""
 
+
+def feedback_html(result: dict) -> str:
+    """One student's feedback page for one problem set, from the trusted result only.
+
+    Shows the score of every task, the instructor's message for a failed one (which case failed,
+    by its label, and why), the problems found in the submission, and the student's own code of
+    the graded cells. Never the hidden tests, their inputs, or anything the code printed.
+    """
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(t['task'])}</td><td class={'ok' if t['kind'] == 'passed' else 'no'}>"
+        f"{t['score']:g} / {t['max_score']:g}</td><td>{e(t['message']) if t['message'] else 'correct'}</td></tr>"
+        for t in result["tasks"])
+    notes = [p for p in result["problems"] if not p["task"] or p["kind"] not in
+             {t["kind"] for t in result["tasks"] if t["task"] == p["task"]}]
+    notes_html = ("<h2>Notes on your submission</h2><ul>" + "".join(
+        f"<li>{('task ' + e(p['task']) + ': ') if p['task'] else ''}{e(p['detail'])}</li>" for p in notes) + "</ul>"
+        if notes else "")
+    code = "".join(f"<h3>{e(c['label'])}</h3><pre>{e(c['source'][:20000])}</pre>" for c in result["code"][:60])
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(result['assignment'])}: feedback"
+            f"</title><style>{_FEEDBACK_STYLE}</style></head><body>"
+            f"<h1>{e(result['assignment'])}: feedback for {e(result['student_id'])}</h1>"
+            f"<p><b>Score: {result['score']:g} / {result['max_score']:g}</b> (graded: {e(result['notebook'])})</p>"
+            f"<table><tr><th>task</th><th>points</th><th>result</th></tr>{rows}</table>"
+            "<p>Each task was run on the self-check's data and on hidden cases (other data, edge cases). "
+            "A failed task names the first case that failed.</p>"
+            f"{notes_html}<h2>Your code, as graded</h2>{code}</body></html>")
+
+
+def feedback(course: Path = COURSE) -> list[Path]:
+    """HTML feedback for every graded submission: ``feedback/<student>/<ps>/<ps>.html``."""
     course = Path(course)
-    config, coursedir = _nbgrader(course)
     written = []
-    autograded = course / "autograded"
-    for folder in sorted(autograded.glob("*/*")) if autograded.is_dir() else []:
-        student, name = folder.parent.name, folder.name
-        app = GenerateFeedback(coursedir=coursedir(name, student), config=config)
-        app.force = True
-        result = _run(app)
-        html = course / "feedback" / student / name / f"{name}.html"
-        if not result["success"] or not html.is_file():
-            print(f"  PROBLEM {student}/{name} [feedback_failed] {result.get('error', '').strip()[-300:]}")
-            continue
-        written.append(html)
-        print(f"feedback {html.relative_to(course)}")
+    for path in sorted((course / "autograded").glob("*/*/result.json")):
+        result = json.loads(path.read_text(encoding="utf-8"))
+        html_path = course / "feedback" / result["student_id"] / result["assignment"] / f"{result['assignment']}.html"
+        html_path.parent.mkdir(parents=True, exist_ok=True)
+        html_path.write_text(feedback_html(result), encoding="utf-8")
+        written.append(html_path)
+        print(f"feedback {html_path.relative_to(course)}")
     return written
 
 
@@ -485,7 +630,9 @@ def main(argv=None) -> int:
                        help="folder with one sub-folder per student, each with one per assignment")
         if step == "collect":
             p.add_argument("--update", action="store_true", help="replace earlier copies that changed")
-    sub.add_parser("autograde", help="grade everything collected in submitted/")
+    p = sub.add_parser("autograde", help="grade everything collected in submitted/")
+    p.add_argument("--workers", type=int, default=None, help="parallel sandboxes (default: the number of CPUs)")
+    sub.add_parser("check-sandbox", help="check that bubblewrap can isolate a submission here")
     sub.add_parser("export", help="write reports/grades.csv and reports/task_grades.csv")
     sub.add_parser("feedback", help="write feedback/<student>/<assignment>/*.html")
     args = parser.parse_args(argv)
@@ -501,7 +648,9 @@ def main(argv=None) -> int:
     elif args.step == "collect":
         collect(args.inbox, course, update=args.update)
     elif args.step == "autograde":
-        autograde(course)
+        autograde(course, workers=args.workers)
+    elif args.step == "check-sandbox":
+        print(grading.sandbox.check())
     elif args.step == "export":
         export(course)
     elif args.step == "feedback":

@@ -10,9 +10,10 @@ Run the release step first. The class exercises every path of the grading workfl
 * ``ben`` makes one plausible mistake per problem set (:data:`CLASS`), taken from the
   catalogue :data:`MISTAKES`, and must lose exactly the points of those tasks;
 * ``cy`` hands in the released notebooks unchanged and must get zero on every task;
-* ``dee`` hands in broken submissions: a truncated (not valid JSON) ps1, ps2 under a wrong
-  file name, a ps3 whose task-3.3 function loops forever (stopped by the per-cell timeout) and
-  a ps4 whose task-4.1 cell raises an ImportError; grading must report each and go on.
+* ``dee`` hands in broken submissions: a truncated (not valid JSON) ps1 (scored 0), ps2 under a
+  wrong file name (graded, since it is the only ps2 notebook in the folder, and reported), a ps3
+  whose task-3.3 function loops forever (stopped by the time limit of one call) and a ps4 whose
+  task-4.1 cell raises an ImportError; grading must report each and go on.
 
 :data:`MISTAKES` lists, for every solution cell, wrong answers a student could plausibly give,
 and whether the visible self-check already catches each one or only the hidden tests do;
@@ -387,9 +388,9 @@ def expected_scores(course: Path = COURSE) -> dict[tuple[str, str, str], float]:
         for name, tasks in task_points(course).items():
             how = plan[name]
             for task, points in tasks.items():
-                if how == "solutions":
+                if how == "solutions" or how[0] == "renamed":
                     score = points
-                elif how in ("release", "truncated") or how[0] == "renamed":
+                elif how in ("release", "truncated"):
                     score = 0.0
                 else:
                     score = 0.0 if task_of(how[1]) == task else points
