@@ -41,7 +41,7 @@ a11y-deps: $(AXE)
 ## cores: unit and property tests, every notebook's stored outputs (nbval rules, against
 ## that execution), the coursework and the built site in a browser
 test: book $(AXE)
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 ## test-fast: the contributor's loop, without the slow integration tests
 test-fast: $(STAMP)
