@@ -129,13 +129,14 @@ def bwrap_command(command: list[str], binds: dict[str, str], *, limits: Limits, 
     mounts = [(root, root) for root in _python_roots()] + list(binds.items())
     parents = sorted({str(p) for _, inside in mounts + list((writable or {}).items())
                       for p in Path(inside).parents if str(p) not in ("/", "/tmp")})
-    for parent in parents:  # bwrap would create them 0700, unreadable for the sandbox's uid
-        if not parent.startswith("/tmp/"):
-            args += ["--perms", "0755", "--dir", parent]
-    for root, _ in mounts[:len(_python_roots())]:
-        args += ["--ro-bind", root, root]
+    # The private /tmp first: everything bound below lands on top of it, so a Python
+    # environment that lives under /tmp (a checkout in /tmp) stays visible.
     args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/tmp",
              "--perms", "1777", "--dir", "/tmp/mpl"]
+    for parent in parents:  # bwrap would create them 0700, unreadable for the sandbox's uid
+        args += ["--perms", "0755", "--dir", parent]
+    for root, _ in mounts[:len(_python_roots())]:
+        args += ["--ro-bind", root, root]
     for host, inside in binds.items():
         args += ["--ro-bind", host, inside]
     for host, inside in (writable or {}).items():
