@@ -15,7 +15,9 @@ started somewhere lands on *one* member. Chapter 11 shows which:
 :class:`Optimiser` implements these update rules on lists of arrays (it is
 also used for the small deep models of :mod:`cosim_helpers.deep`);
 :func:`train_factors` runs one of them on objective 1 or 2 with the exact
-gradient of :mod:`cosim_helpers.training`.
+gradient of :mod:`cosim_helpers.training`; it is the package's only
+first-order step loop (:func:`cosim_helpers.training.gradient_descent`, used
+in chapter 9, is ``train_factors`` with ``method="gd"``).
 """
 
 from __future__ import annotations
@@ -192,11 +194,14 @@ def random_start(p: int, k: int, scale_A: float, scale_B: float | None = None, *
 
 def train_factors(X, lam: float, A0, B0, *, method: str = "gd", lr: float, max_steps: int,
                   objective: int = 1, target: float | None = None, **optimiser_options) -> Trajectory:
-    """Train the paper's factors ``(A, B)`` with a first-order optimiser.
+    """Train the paper's factors ``(A, B)`` with a first-order optimiser (book chapter 11).
 
     Full-batch steps on objective 1 (paper Eq. 1) or 2 (Eq. 2), with the
     exact gradient of :func:`cosim_helpers.training.loss_and_gradient`
-    (evaluated through ``XᵀX``), from the start ``(A0, B0)``.
+    (evaluated through ``XᵀX``), from the start ``(A0, B0)``. With
+    ``method="gd"`` every step is ``(A, B) ← (A − lr ∇_A, B − lr ∇_B)``;
+    :func:`cosim_helpers.training.gradient_descent` (book chapter 9) is this
+    loop with a step size scaled to the data.
 
     Parameters
     ----------
@@ -221,6 +226,11 @@ def train_factors(X, lam: float, A0, B0, *, method: str = "gd", lr: float, max_s
     Returns
     -------
     Trajectory
+
+    Raises
+    ------
+    FloatingPointError
+        If the loss becomes infinite or NaN (the step is too large).
     """
     X = as_data_matrix(X)
     lam = check_nonnegative(lam)

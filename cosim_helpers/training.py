@@ -30,6 +30,7 @@ from ._validation import (
     check_positive,
     check_rank,
 )
+from .gauge_dynamics import train_factors
 from .models import GramObjective
 from .spectral import gram
 
@@ -171,20 +172,25 @@ def gradient_descent(
 
     Unlike :func:`train` (L-BFGS), small steps of plain gradient descent
     follow the gradient flow, which keeps ``AᵀA − BᵀB`` fixed for any loss
-    that depends on ``A, B`` only through ``ABᵀ`` (objective 1; chapter 9
-    proves it). The starting scale therefore decides where on the set of
-    optima the run ends: near the balanced ``AᵀA = BᵀB`` from a small start.
+    that depends on ``A, B`` only through ``ABᵀ`` (objective 1; chapters 9
+    and 11 prove it). The starting scale therefore decides where on the set
+    of optima the run ends: near the balanced ``AᵀA = BᵀB`` from a small
+    start.
+
+    This is :func:`cosim_helpers.gauge_dynamics.train_factors` with
+    ``method="gd"`` (the one home of the step loop, book chapter 11), with a
+    step size scaled to the data and a random start by default.
 
     Parameters
     ----------
     X, k, lam, objective, seed, init_scale
         As in :func:`train`.
     lr : float
-        Step size relative to a bound on the curvature at the start: the step
-        is ``lr / c`` with ``c = (σ₁² + λ)(1 + ‖A₀‖₂² + ‖B₀‖₂²)``, plus
-        ``λσ₁²`` for objective 2 (its penalty ``λ‖XA‖²`` is that curved in
-        ``A``); ``σ₁`` is the largest singular value of ``X`` and ``A₀, B₀``
-        the start. Values well below 1 are stable.
+        Step size relative to a bound on the curvature at the start, ``> 0``:
+        the step is ``lr / c`` with ``c = (σ₁² + λ)(1 + ‖A₀‖₂² + ‖B₀‖₂²)``,
+        plus ``λσ₁²`` for objective 2 (its penalty ``λ‖XA‖²`` is that curved
+        in ``A``); ``σ₁`` is the largest singular value of ``X`` and
+        ``A₀, B₀`` the start. Values well below 1 are stable.
     n_steps : int
         Number of steps.
     start : (array_like, array_like), optional
@@ -197,30 +203,30 @@ def gradient_descent(
         ``losses`` holds the loss before each step and after the last;
         ``converged`` says whether the last 1% of the steps changed the loss
         by less than ``1e-9`` of its value.
+
+    Raises
+    ------
+    FloatingPointError
+        If the loss diverges (``lr`` too large), as in ``train_factors``.
     """
     X = as_data_matrix(X)
     k = check_rank(k, X.shape)
+    objective = check_objective(objective)
     lam = check_nonnegative(lam)
     init_scale = check_nonnegative(init_scale, "init_scale")
-    lr = check_nonnegative(lr, "lr")
+    lr = check_positive(lr, "lr")
     if isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Integral) or n_steps < 1:
         raise ValueError(f"n_steps must be an integer >= 1, got {n_steps!r}")
     rng = as_generator(seed)
-    G = gram(X)
-    fun = GramObjective(G, lam, objective).loss_and_gradient
     p = X.shape[1]
     if start is None:
         A, B = init_scale * rng.standard_normal((p, k)), init_scale * rng.standard_normal((p, k))
     else:
-        A, B = (as_factor(M, name, rows=p, cols=k).copy() for M, name in zip(start, ("A", "B")))
-    s1 = float(np.linalg.eigvalsh(G)[-1])
+        A, B = (as_factor(M, name, rows=p, cols=k) for M, name in zip(start, ("A", "B")))
+    s1 = float(np.linalg.eigvalsh(gram(X))[-1])
     curvature = (s1 + lam) * (1.0 + np.linalg.norm(A, 2) ** 2 + np.linalg.norm(B, 2) ** 2)
     step = lr / (curvature + (lam * s1 if objective == 2 else 0.0))
-    losses = np.empty(n_steps + 1)
-    for i in range(n_steps):
-        losses[i], dA, dB = fun(A, B)
-        A, B = A - step * dA, B - step * dB
-    losses[-1] = fun(A, B)[0]
-    tail = losses[-max(2, n_steps // 100):]
+    run = train_factors(X, lam, A, B, method="gd", lr=step, max_steps=n_steps, objective=objective)
+    tail = run.losses[-max(2, n_steps // 100):]
     converged = bool(abs(tail[0] - tail[-1]) <= 1e-9 * max(1.0, abs(tail[-1])))
-    return TrainingResult(A, B, losses, converged)
+    return TrainingResult(run.A, run.B, run.losses, converged)

@@ -110,3 +110,27 @@ def test_gradient_descent_validates_and_is_deterministic():
     r1, r2 = (gradient_descent(X, 2, 1.0, 2, n_steps=50, seed=3) for _ in range(2))
     np.testing.assert_array_equal(r1.A, r2.A)
     assert r1.losses[-1] < r1.losses[0]
+    with pytest.raises(ValueError, match="lr"):
+        gradient_descent(X, 2, 1.0, 1, lr=0.0)
+    with pytest.raises(FloatingPointError, match="diverged"):
+        gradient_descent(X, 2, 1.0, 1, lr=1e3, n_steps=500)
+
+
+@pytest.mark.parametrize("objective", [1, 2])
+def test_gradient_descent_is_train_factors_with_the_documented_step(objective):
+    # One step loop in the package: gradient_descent (chapter 9) must be train_factors(method="gd")
+    # (chapter 11) at the step size its docstring states, to the last bit.
+    from cosim_helpers.gauge_dynamics import train_factors
+    from cosim_helpers.training import gradient_descent
+
+    X = random_data(9, n=20, p=5)
+    lam, lr = 0.7, 0.3
+    A0, B0 = 0.5 * np.random.default_rng(2).standard_normal((2, 5, 2))
+    res = gradient_descent(X, 2, lam, objective, lr=lr, n_steps=40, start=(A0, B0))
+    s1 = np.linalg.svd(X, compute_uv=False)[0] ** 2
+    c = (s1 + lam) * (1 + np.linalg.norm(A0, 2) ** 2 + np.linalg.norm(B0, 2) ** 2) + (lam * s1 if objective == 2 else 0)
+    run = train_factors(X, lam, A0, B0, method="gd", lr=lr / c, max_steps=40, objective=objective)
+    np.testing.assert_allclose(res.losses, run.losses, rtol=1e-12)
+    np.testing.assert_allclose(res.A, run.A, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(res.B, run.B, rtol=1e-12, atol=1e-14)
+    assert len(res.losses) == 41 and res.losses[-1] < res.losses[0]
