@@ -129,8 +129,8 @@ def fit_objective2(X, k: int, lam: float, *, svd: Spectrum | None = None):
     threshold ``ρ_i = (σ_i − λ)_+`` (book chapter 5).
 
     Uniqueness (book chapter 5): the item embeddings ``B̂`` and the user
-    embeddings ``XÂ`` are unique up to a common rotation ``(ÂR, B̂R)``, and
-    so are their cosine similarities, whenever the cut after ``k`` does not
+    embeddings ``XÂ`` are unique up to a common rotation ``(ÂR, B̂R)``, which
+    changes no cosine, so their cosine similarities are unique, whenever the cut after ``k`` does not
     split a tie above λ: ``σ_k > σ_{k+1}`` or ``σ_{k+1} <= λ``. Ties inside
     the top ``k`` are harmless; only the formula's ``V_k`` is then one of
     many equivalent bases. ``A`` itself is unique only up to the null space

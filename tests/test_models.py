@@ -458,6 +458,11 @@ def test_ch4_ranking_exercise_fine_ratio_search():
     reachable = {int(i): by_score.index(i) + 1 for i in sorted(set(top.tolist()))}
     assert reachable == {1: 2, 3: 6, 6: 9, 10: 5, 13: 7, 20: 1, 23: 4, 24: 3, 25: 8, 29: 10}
     assert all(score0[i] > 0 for i in reachable) and int(np.sum(score0 <= 0)) == 7
+    # "(A coarse grid of nine values per d_j finds only four of them.)"
+    coarse = np.logspace(-4, 4, 9)
+    c2, c3 = (r.ravel() for r in np.meshgrid(coarse, coarse, indexing="ij"))
+    coarse_norms = np.sqrt((B**2) @ np.stack([np.ones_like(c2), c2**-2.0, c3**-2.0]))
+    assert len(set(np.argmax(score0[:, None] / coarse_norms, axis=0).tolist())) == 4
 
 
 # --- objectives from the Gram matrix ---------------------------------------------------------
