@@ -35,7 +35,8 @@ REPOSITORY = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
 sys.path.insert(0, str(ROOT / "tools"))
 from reader_notebooks import colab_install_cell
 
-#: What pip needs to build the package from source without an index.
+#: What pip needs to build the package from source without an index (in the development
+#: venv: pip, ensurepip's setuptools, wheel via sphinx-togglebutton, packaging).
 BUILD_TOOLS = ("pip", "setuptools", "wheel", "packaging")
 
 
