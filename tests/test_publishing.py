@@ -1,13 +1,16 @@
 """What Binder, Colab and the published site rely on stays consistent.
 
-The repository URL and branch live in one place, ``_config.yml``; the Colab
-install cell of every chapter must point at the same repository and branch.
+The repository URL, branch and release tag live in one place, ``repository:`` in
+``_config.yml``. Every chapter's Colab install cell points at the repository and
+branch; every reader notebook's (what the Colab button opens) at the release tag,
+and the built Colab button opens the reader notebook at that tag.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,19 +19,15 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from colab_release import colab_at_release
+from reader_notebooks import colab_install_cell
 
 
-def colab_cell_source():
-    """The exact first code cell every chapter starts with."""
-    repo, branch = CONFIG["repository"]["url"], CONFIG["repository"]["branch"]
-    return (
-        "# Colab only: install the course package when it is missing. Does nothing\n"
-        "# elsewhere (local, Binder, CI), where requirements.txt installed it.\n"
-        "import importlib.util, os, subprocess, sys\n"
-        "if \"COLAB_RELEASE_TAG\" in os.environ and importlib.util.find_spec(\"cosim_helpers\") is None:\n"
-        "    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\",\n"
-        f"                    \"cosim_helpers @ git+{repo}@{branch}\"], check=True)"
-    )
+def colab_cell_source(ref=None):
+    """The exact first code cell every chapter (``ref``: the branch) or reader notebook starts with."""
+    return colab_install_cell(CONFIG["repository"]["url"], ref or CONFIG["repository"]["branch"])
 
 
 def test_there_are_chapters():
@@ -45,6 +44,27 @@ def test_first_code_cell_is_the_hidden_colab_install(path):
     )
     assert "remove-cell" in first["metadata"].get("tags", []), "hide it in the book with the remove-cell tag"
     assert first["outputs"] == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_reader_notebook_installs_the_release_in_colab(path):
+    reader = ROOT / CONFIG["repository"]["path_to_book"] / path.relative_to(ROOT)
+    first = next(c for c in json.loads(reader.read_text())["cells"] if c["cell_type"] == "code")
+    tag = CONFIG["repository"]["release_tag"]
+    assert "".join(first["source"]) == colab_cell_source(tag), (
+        f"{reader.name}: its Colab cell must install the release {tag} (run `make reader`)")
+    assert f"@{tag}\"" in colab_cell_source(tag) and "remove-cell" in first["metadata"]["tags"]
+
+
+def test_colab_button_is_pointed_at_the_release():
+    # The group sphinx-book-theme's add_launch_buttons appends to header_buttons.
+    base = "https://colab.research.google.com/github/o/r/blob"
+    buttons = [{"type": "group", "label": "launch-buttons", "buttons": [
+        {"text": "Binder", "url": "https://mybinder.org/v2/gh/o/r/main?urlpath=lab/tree/reader/book/a.ipynb"},
+        {"text": "Colab", "url": f"{base}/main/reader/book/a.ipynb"}]}]
+    assert colab_at_release(buttons, "main", "v1.2.3") == 1
+    assert buttons[0]["buttons"][1]["url"] == f"{base}/v1.2.3/reader/book/a.ipynb"
+    assert buttons[0]["buttons"][0]["url"].startswith("https://mybinder.org/v2/gh/o/r/main?")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -82,16 +102,20 @@ def test_launch_buttons_open_the_reader_notebooks():
 
 
 @pytest.mark.slow
-def test_built_launch_links_point_at_the_repository_branch_and_reader_notebook():
+def test_built_launch_links_point_at_the_repository_ref_and_reader_notebook():
     html_dir = ROOT / "_build" / "html"
     if not (html_dir / "index.html").exists():
         pytest.fail("build the book first (make test does)")
     owner_repo = CONFIG["repository"]["url"].removeprefix("https://github.com/")
     branch, path = CONFIG["repository"]["branch"], CONFIG["repository"]["path_to_book"]
+    tag = CONFIG["repository"]["release_tag"]
     for nb in NOTEBOOKS:
         page = (html_dir / nb.relative_to(ROOT)).with_suffix(".html").read_text()
         target = f"{path}/{nb.relative_to(ROOT)}"
         binder = f"https://mybinder.org/v2/gh/{owner_repo}/{branch}?urlpath=lab/tree/{target}"
-        colab = f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}/{target}"
+        # Colab opens the reader notebook of the release its Colab cell installs.
+        colab = f"https://colab.research.google.com/github/{owner_repo}/blob/{tag}/{target}"
         assert binder in page and colab in page, nb.name
+        if branch != tag:
+            assert f"colab.research.google.com/github/{owner_repo}/blob/{branch}/" not in page, nb.name
         assert (ROOT / target).is_file()

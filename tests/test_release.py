@@ -35,3 +35,24 @@ def test_licences_are_stated_in_readme_and_footer():
     footer = yaml.safe_load((ROOT / "_config.yml").read_text())["html"]["extra_footer"]
     assert "CC BY 4.0" in footer and "MIT" in footer
     assert f"Version {project_version()}" in footer
+
+
+def released_versions(text):
+    """Versions with a dated CHANGELOG heading, ``## [X.Y.Z] - YYYY-MM-DD`` (tagged vX.Y.Z)."""
+    found = re.findall(r"^## \[(\d+)\.(\d+)\.(\d+)\] - \d{4}-\d{2}-\d{2}\s*$", text, flags=re.MULTILINE)
+    return sorted(tuple(int(x) for x in v) for v in found)
+
+
+def test_colab_installs_the_newest_release():
+    """Colab pins the newest release; before the first one, the version being released."""
+    tag = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["release_tag"]
+    released = released_versions((ROOT / "CHANGELOG.md").read_text())
+    expected = ".".join(map(str, released[-1])) if released else project_version()
+    assert tag == f"v{expected}", (
+        f"_config.yml repository.release_tag is {tag}; set it to v{expected} and run `make reader` "
+        "(CONTRIBUTING.md, 'Releasing')")
+
+
+def test_released_versions_are_read_from_dated_headings():
+    text = "## [Unreleased]: 0.11.0\n\n## [0.3.0] - 2027-01-02\n\n## [0.10.1] - 2027-03-04\n\n## [0.1.0]\n"
+    assert released_versions(text) == [(0, 3, 0), (0, 10, 1)]

@@ -1,8 +1,11 @@
 """Run every reader notebook in Binder's light environment, as a student would.
 
 Creates (or reuses) a virtual environment in ``_build/binder-venv`` with exactly
-``binder/requirements.txt``, plus ipykernel (which Binder's base image provides),
-installs ``cosim_helpers`` the way ``binder/postBuild`` does (``--no-deps``), and
+``binder/requirements.txt``, plus what the notebooks need from Binder's base image
+(ipykernel, ipywidgets, and nbclient to run them) at the base image's versions
+(``binder/repo2docker-base.txt``, used as constraints so that their dependencies
+take the base image's versions too), installs ``cosim_helpers`` the way
+``binder/postBuild`` does (``--no-deps``), and
 executes each notebook in ``reader/book/`` top to bottom in that environment.
 Fails if a notebook raises, or imports something the light set does not have.
 
@@ -24,27 +27,22 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / "_build" / "binder-venv"
 PY = VENV / "bin" / "python"
 REQS = ROOT / "binder" / "requirements.txt"
-#: What Binder's base image brings besides the requirements (pinned like the dev set).
-BASE = ("ipykernel", "nbclient")
-
-
-def _pin(name: str) -> str:
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
-        if line.lower().startswith(name.lower() + "=="):
-            return line.strip()
-    raise SystemExit(f"{name} is not pinned in requirements.txt")
+BASE_IMAGE = ROOT / "binder" / "repo2docker-base.txt"
+#: What the notebooks (and this runner) take from Binder's base image.
+BASE = ("ipykernel", "ipywidgets", "nbclient")
 
 
 def ensure_env() -> None:
     stamp = VENV / ".binder-requirements.sha256"
-    wanted = hashlib.sha256(REQS.read_bytes() + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    wanted = hashlib.sha256(REQS.read_bytes() + BASE_IMAGE.read_bytes()
+                            + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if stamp.exists() and stamp.read_text() == wanted:
         return
     start = time.perf_counter()
     print("binder: creating the light environment in _build/binder-venv", flush=True)
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
     pip = [str(PY), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run(pip + ["-r", str(REQS)] + [_pin(n) for n in BASE], check=True)
+    subprocess.run(pip + ["-r", str(REQS), "-c", str(BASE_IMAGE), *BASE], check=True)
     subprocess.run(pip + ["--no-deps", str(ROOT)], check=True)
     stamp.write_text(wanted)
     print(f"binder: environment ready in {time.perf_counter() - start:.0f} s", flush=True)

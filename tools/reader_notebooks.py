@@ -16,8 +16,13 @@ launch buttons open, see ``repository.path_to_book`` in ``_config.yml``):
   titles and links to the sibling reader notebooks; ``{cite}`` becomes
   "[Author et al., year](arXiv or DOI link)"; labelled display equations get
   ``\\tag{4.1}``;
-* code cells, their tags and outputs are copied unchanged (outputs are
-  cleared: readers run the notebooks).
+* code cells and their tags are copied unchanged (outputs are cleared:
+  readers run the notebooks), except the chapter's hidden Colab cell, which
+  installs ``cosim_helpers`` from ``repository.branch``: in a reader notebook it
+  installs the release ``repository.release_tag`` instead (a git tag, set by
+  the release procedure in ``CONTRIBUTING.md``), the same tag at which the
+  Colab button opens the notebook (``book/_ext/colab_release.py``), so the
+  notebook and the package Colab runs come from one release.
 
 Numbering follows the book: chapters are numbered in ``_toc.yml`` order within
 numbered parts; equations, exercises and each kind of theorem-like block are
@@ -43,6 +48,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "reader"
+CONFIG = ROOT / "_config.yml"
 PROOF_KINDS = {
     "prf:theorem": "Theorem", "prf:lemma": "Lemma", "prf:proposition": "Proposition",
     "prf:corollary": "Corollary", "prf:definition": "Definition", "prf:remark": "Remark",
@@ -69,6 +75,29 @@ class Chapter:
     number: str  # "4" or "" for unnumbered pages
     title: str = ""
     labels: dict = field(default_factory=dict)  # label -> text a reference shows
+
+
+def colab_install_cell(repository_url: str, ref: str) -> str:
+    """The hidden first code cell: in Colab only, install ``cosim_helpers`` at ``ref``.
+
+    Colab is recognised by the ``COLAB_RELEASE_TAG`` environment variable its
+    runtime sets; the cell does nothing where the package is already importable.
+    The chapters carry it with ``ref = repository.branch`` (``tests/test_publishing.py``),
+    the reader notebooks with ``ref = repository.release_tag``.
+    """
+    return (
+        "# Colab only: install the course package when it is missing. Does nothing\n"
+        "# elsewhere (local, Binder, CI), where requirements.txt installed it.\n"
+        "import importlib.util, os, subprocess, sys\n"
+        "if \"COLAB_RELEASE_TAG\" in os.environ and importlib.util.find_spec(\"cosim_helpers\") is None:\n"
+        "    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\",\n"
+        f"                    \"cosim_helpers @ git+{repository_url}@{ref}\"], check=True)"
+    )
+
+
+def repository() -> dict:
+    """``repository:`` of ``_config.yml``: url, branch, path_to_book, release_tag."""
+    return yaml.safe_load(CONFIG.read_text())["repository"]
 
 
 def toc_chapters() -> list[tuple[Path, str]]:
@@ -205,6 +234,7 @@ class Converter:
                 self.labels[label] = (ch, text)
         self.by_name = {ch.path.stem: ch for ch in self.chapters}
         self.bib = Bibliography(ROOT / "references.bib")
+        self.repository = repository()
 
     # -- roles ---------------------------------------------------------
     def role(self, chapter: Chapter, match) -> str:
@@ -290,6 +320,7 @@ class Converter:
             elif cell.cell_type == "code":
                 cell.outputs = []
                 cell.execution_count = None
+        self.pin_colab_cell(chapter, reader)
         first_md = next((c for c in reader.cells if c.cell_type == "markdown"), None)
         if first_md is not None and chapter.number:
             first_md.source = re.sub(r"^# ", f"# {chapter.number}. ", first_md.source, count=1)
@@ -299,6 +330,15 @@ class Converter:
             "generated_by": "tools/reader_notebooks.py (do not edit: edit the source and rerun)",
         }
         return reader
+
+    def pin_colab_cell(self, chapter: Chapter, reader) -> None:
+        """Make the chapter's Colab cell install the release instead of the branch."""
+        repo = self.repository
+        first = next((c for c in reader.cells if c.cell_type == "code"), None)
+        if first is None or first.source != colab_install_cell(repo["url"], repo["branch"]):
+            raise ValueError(f"{chapter.path.name}: the first code cell is not the Colab cell "
+                             "(CONTRIBUTING.md, 'Chapters')")
+        first.source = colab_install_cell(repo["url"], repo["release_tag"])
 
     def write_all(self, check: bool = False) -> list[str]:
         stale = []
