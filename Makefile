@@ -9,8 +9,9 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: book test test-fast reader test-binder lint bench execute clean a11y-deps pdf
 
-# One BLAS thread per process for everything that executes notebooks: the
-# printed numbers then do not depend on the machine's core count (DESIGN.md).
+# One BLAS thread per process: pytest's two workers do not oversubscribe the
+# cores. The notebook kernels get their own pinned numerical environment
+# (tools/notebooks.py, KERNEL_ENV), whatever the caller exports.
 book test test-fast execute test-binder: export OMP_NUM_THREADS := 1
 book test test-fast execute test-binder: export OPENBLAS_NUM_THREADS := 1
 book test test-fast execute test-binder: export MKL_NUM_THREADS := 1

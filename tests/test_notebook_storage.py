@@ -6,6 +6,7 @@ The policy and the one way to refresh outputs live in ``tools/notebooks.py``
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +82,34 @@ def test_editing_one_stored_output_fails_the_notebook_check(tmp_path):
     good, bad = _pytest_on(intact), _pytest_on(edited)
     assert good.returncode == 0, good.stdout[-2000:]
     assert bad.returncode == 1 and "Cell outputs differ" in bad.stdout, bad.stdout[-2000:]
+
+
+@pytest.mark.slow
+def test_kernels_run_in_the_pinned_numerical_environment(tmp_path, monkeypatch):
+    """Every kernel the cache starts sees KERNEL_ENV, whatever the caller exported.
+
+    Without the pins the stored outputs depend on the CPU (chapter 11 printed
+    other numbers on an AVX-512 machine); on x86-64 NumPy must report its
+    AVX-512 loops off inside the kernel even when this process has them on.
+    """
+    monkeypatch.setattr(notebooks, "CACHE", tmp_path / "cache")
+    monkeypatch.setattr(notebooks, "FINGERPRINT", tmp_path / "package.sha256")
+    for name in notebooks.KERNEL_ENV:
+        monkeypatch.setenv(name, "4" if name.endswith("THREADS") else "")
+    probe = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os, json, numpy._core._multiarray_umath as m\n"
+        f"print(json.dumps({{k: os.environ.get(k) for k in {sorted(notebooks.KERNEL_ENV)!r}}}))\n"
+        "print(m.__cpu_features__.get('X86_V4'))")])
+    path = tmp_path / "probe.ipynb"
+    nbformat.write(probe, path)
+    notebooks.fill_cache([path])
+    out = notebooks.cached_notebook(path).cells[0].outputs[0].text.splitlines()
+    assert json.loads(out[0]) == notebooks.KERNEL_ENV
+    if "NPY_DISABLE_CPU_FEATURES" in notebooks.KERNEL_ENV:
+        assert out[1] in ("False", "None")
+
+
+def test_numerical_environment_is_part_of_the_fingerprint(monkeypatch):
+    before = notebooks.fingerprint()
+    monkeypatch.setattr(notebooks, "KERNEL_ENV", {**notebooks.KERNEL_ENV, "OMP_NUM_THREADS": "2"})
+    assert notebooks.fingerprint() != before

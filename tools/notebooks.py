@@ -11,8 +11,16 @@ reads), and from there
 
 The cache is keyed by the code cells, so a change to the package would not
 invalidate it: a fingerprint of everything the notebooks import besides their
-own code (``cosim_helpers/``, ``data/``, ``requirements.txt``) is stored next
-to the cache, and a different fingerprint empties it.
+own code (``cosim_helpers/``, ``data/``, ``requirements.txt``) and of the
+numerical environment below is stored next to the cache, and a different
+fingerprint empties it.
+
+The kernels run in one numerical environment on every machine
+(:data:`KERNEL_ENV`): one BLAS thread, and on x86-64 OpenBLAS's Haswell
+(AVX2) kernels and NumPy's AVX2 loops even where the CPU has AVX-512. The
+stored outputs are therefore the same on any x86-64 machine with AVX2; without
+the pins, an AVX-512 machine ran chapter 11's L-BFGS fits to different
+numbers (and past one of its own checks) than an AVX2 machine.
 
 Committed notebooks keep what nbval compares (stream, text/plain and
 text/markdown outputs) and nothing that bloats or churns: images, HTML (the
@@ -33,6 +41,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
+import os
+import platform
 import shutil
 import sys
 import time
@@ -46,6 +56,11 @@ CACHE = ROOT / "_build" / ".jupyter_cache"
 FINGERPRINT = CACHE.parent / "package.sha256"
 #: What the notebooks import besides their own cells: a change here re-executes them.
 INPUTS = ("cosim_helpers/**/*", "data/**/*", "requirements.txt")
+#: Environment of every kernel (see the module docstring). OPENBLAS_CORETYPE is read by
+#: both NumPy's and SciPy's OpenBLAS; NPY_DISABLE_CPU_FEATURES turns off NumPy's AVX-512 loops.
+KERNEL_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+if platform.machine() in ("x86_64", "AMD64"):
+    KERNEL_ENV |= {"OPENBLAS_CORETYPE": "Haswell", "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
 #: Output data kept in committed notebooks (everything nbval compares here).
 KEPT_DATA = ("text/plain", "text/markdown", "text/latex")
 TIMEOUT = 900
@@ -58,7 +73,7 @@ def chapter_notebooks() -> list[Path]:
 
 def fingerprint() -> str:
     """SHA-256 over the files the notebooks depend on besides their own code."""
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(repr(sorted(KERNEL_ENV.items())).encode())
     files = sorted({p for pattern in INPUTS for p in ROOT.glob(pattern) if p.is_file()})
     for path in files:
         if "__pycache__" in path.parts:
@@ -123,6 +138,7 @@ def fill_cache(paths: list[Path]) -> None:
         cache.add_nb_to_project(str(path))
     logger = logging.getLogger("notebooks")
     logging.basicConfig(level=logging.INFO, format="notebooks: %(message)s", stream=sys.stdout)
+    os.environ.update(KERNEL_ENV)  # the kernels inherit it
     start = time.perf_counter()
     executor = load_executor("local-parallel", cache=cache, logger=logger)
     result = executor.run_and_cache(timeout=TIMEOUT, allow_errors=False)
