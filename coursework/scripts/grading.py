@@ -33,6 +33,7 @@ import io
 import json
 import os
 import re
+import runpy
 import shutil
 import sys
 import tempfile
@@ -48,23 +49,10 @@ import numpy as np
 SCRIPTS = Path(__file__).resolve().parent
 
 
-def _sibling(name: str):
-    """Import ``sandbox.py`` / ``runner.py`` next to this file (no ``__pycache__`` left behind)."""
-    key = f"coursework_{name}"
-    if key not in sys.modules:
-        spec = importlib.util.spec_from_file_location(key, SCRIPTS / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        dont_write, sys.dont_write_bytecode = sys.dont_write_bytecode, True
-        try:
-            spec.loader.exec_module(module)
-        finally:
-            sys.dont_write_bytecode = dont_write
-    return sys.modules[key]
-
-
-sandbox = _sibling("sandbox")
-runner = _sibling("runner")
+# The one loader of sibling scripts (see siblings.py).
+load = runpy.run_path(str(SCRIPTS / "siblings.py"))["load"]
+sandbox = load("sandbox")
+runner = load("runner")
 
 Limits = sandbox.Limits
 
