@@ -121,10 +121,19 @@ def course_seed() -> tuple[str, str]:
     return SAMPLE_SEED, "the public sample-class default"
 
 
-def task_rng(seed: str, assignment: str, task: str) -> np.random.Generator:
-    """The generator of one task's hidden inputs: a one-way function of the secret seed."""
+def task_seed(seed: str, assignment: str, task: str) -> int:
+    """The seed of one task's hidden inputs: a one-way function of the secret course seed.
+
+    Both routes draw from it: this grader (:func:`task_rng`) and the Otter version, whose
+    autograder zip holds these per-task integers, never the course seed (``otter_export.py``).
+    """
     digest = hashlib.sha256(f"cosim-course|{seed}|{assignment}|{task}".encode()).digest()
-    return np.random.default_rng(int.from_bytes(digest[:16], "little"))
+    return int.from_bytes(digest[:16], "little")
+
+
+def task_rng(seed: str, assignment: str, task: str) -> np.random.Generator:
+    """The generator of one task's hidden inputs (seeded by :func:`task_seed`)."""
+    return np.random.default_rng(task_seed(seed, assignment, task))
 
 
 # --------------------------------------------------------------------------- the problem set
