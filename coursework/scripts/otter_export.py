@@ -35,13 +35,16 @@ import argparse
 import contextlib
 import csv
 import json
+import os
 import re
 import runpy
 import shutil
 import sys
 import tempfile
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from queue import Queue
 
 COURSE = Path(__file__).resolve().parent.parent
 SCRIPTS = COURSE / "scripts"
@@ -84,11 +87,14 @@ def _strip_regions(source: str, solutions: bool) -> str:
     return _REGION.sub(replace, source)
 
 
-INIT_CELL = '''# Otter-Grader: grader.check("task_n_m") runs the visible checks of a task (files in tests/,
-# next to this notebook). In Colab, first upload and unzip {ps}-student.zip.
-import os, subprocess, sys
+INIT_CELL = '''# Otter-Grader: grader.check("task_n_m") runs the visible checks of a task (their files are in
+# tests/, next to this notebook). In Colab, first upload {ps}-student.zip (Files pane): this cell unpacks its tests.
+import os, subprocess, sys, zipfile
 if "COLAB_RELEASE_TAG" in os.environ:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "otter-grader=={version}"], check=True)
+if not os.path.isdir("tests") and os.path.isfile("{ps}-student.zip"):
+    with zipfile.ZipFile("{ps}-student.zip") as zf:
+        zf.extractall(members=[n for n in zf.namelist() if n.startswith("tests/")])
 import otter
 grader = otter.Notebook(tests_dir="tests")'''
 
@@ -267,12 +273,14 @@ def _student_texts(out: Path, ps: str) -> dict[str, str]:
 def instructor_only_text(course: Path, ps: str) -> set[str]:
     """Lines a student file must not contain: solution lines, and ``hidden_tests.py``'s own lines.
 
-    Lines of ``hidden_tests.py`` that also occur in the student notebook (an import, a blank) or
-    are shorter than 12 characters are left out: they identify nothing.
+    Lines of ``hidden_tests.py`` that also occur in the student version of the notebook (an
+    import, a self-check's example) or are shorter than 12 characters are left out: they reveal
+    nothing.
     """
     course_mod = load("course")
     solution = course_mod.instructor_only_lines(Path(course) / "source" / ps / f"{ps}.ipynb")
-    released = json.dumps(notebook(course, ps, solutions=False, otter_version=""))
+    cells = json.loads((Path(course) / "source" / ps / f"{ps}.ipynb").read_text(encoding="utf-8"))["cells"]
+    released = "\n".join(_strip_regions(_source(c), solutions=False) for c in cells)  # self-checks included
     hidden = {line.strip() for line in (Path(course) / "source" / ps / "hidden_tests.py").read_text().splitlines()}
     return solution | {line for line in hidden if len(line) >= 12 and line not in released}
 
@@ -282,13 +290,14 @@ def find_leaks(course: Path = COURSE, out: Path = DEFAULT_OUT) -> list[str]:
     leaks = []
     for ps in course_assignments(course):
         secret = instructor_only_text(course, ps)
+        long = [line for line in secret if len(line) >= 12]  # found inside a line too (a comment, a string)
         for name, text in _student_texts(out, ps).items():
             lines = text.splitlines()
             if name.endswith(".ipynb"):
                 nb = json.loads(text)
                 lines = [line for c in nb["cells"] for line in _source(c).splitlines()]
             for line in lines:
-                if line.strip() in secret or any(m in line for m in HIDDEN_MARKERS):
+                if line.strip() in secret or any(m in line for m in (*long, *HIDDEN_MARKERS)):
                     leaks.append(f"{name}: {line.strip()[:100]}")
     return leaks
 
@@ -297,7 +306,7 @@ def find_leaks(course: Path = COURSE, out: Path = DEFAULT_OUT) -> list[str]:
 
 
 def otter_run(autograder: Path, submission: Path, *, use_sandbox: bool = True,
-              limits=None) -> dict:
+              limits=None, slot: int = 0) -> dict:
     """Grade one notebook with ``otter run`` (no Docker); Otter's results.json as a dict.
 
     With ``use_sandbox`` (default) the whole ``otter run`` -- Otter, its kernel and the student's
@@ -320,7 +329,7 @@ def otter_run(autograder: Path, submission: Path, *, use_sandbox: bool = True,
                       "/etc/hosts": "/etc/hosts"}  # Otter talks to its kernel over the sandbox's own loopback
             command = [sys.executable, "-I", "-m", "otter", "run", "--no-logo", "-a", "/grade/autograder.zip",
                        "-o", "/grade/results", f"/grade/{name}"]
-            result = sandbox.run(command, binds, limits=limits, writable={str(out): "/grade/results"})
+            result = sandbox.run(command, binds, limits=limits, slot=slot, writable={str(out): "/grade/results"})
         else:
             command = [sys.executable, "-m", "otter", "run", "--no-logo", "-a", str(autograder), "-o", str(out),
                        str(submission)]
@@ -328,45 +337,66 @@ def otter_run(autograder: Path, submission: Path, *, use_sandbox: bool = True,
         path = out / "results.json"
         if not path.is_file():
             lines = result.output.decode(errors="replace").strip().splitlines() or ["(no output)"]
-            raise RuntimeError(f"otter run {submission.name} gave no results (exit {result.returncode}): {lines[-1]}")
+            last = lines[-1].split("OtterRuntimeError: ")[-1]  # Otter refused it (e.g. another assignment)
+            raise RuntimeError(f"otter run gave no results (exit {result.returncode}): {last}")
         return json.loads(path.read_text(encoding="utf-8"))
 
 
-def score(results: dict) -> tuple[float, float]:
-    """(score, max_score) of an Otter results.json."""
+def score(results: dict) -> float:
+    """The score in an Otter results.json; ``RuntimeError`` with Otter's message if it could not grade."""
     tests = results.get("tests", [])
-    total = results.get("score", sum(t.get("score", 0) for t in tests))
-    return float(total), float(sum(t.get("max_score", 0) for t in tests))
+    for test in tests:
+        if test.get("name") == "Autograder Error":
+            lines = [line for line in str(test.get("output", "")).splitlines() if line.strip()]
+            raise RuntimeError(lines[-1] if lines else "Otter could not grade it")
+    return float(results.get("score", sum(t.get("score") or 0 for t in tests)))
 
 
 def grade(inbox: Path, out: Path = DEFAULT_OUT, course: Path = COURSE, *, use_sandbox: bool = True,
-          report: Path | None = None) -> Path:
-    """Grade ``<inbox>/<student>/<ps>/<ps>.ipynb`` with the exported autograders; write the grades CSV."""
-    inbox, out = Path(inbox), Path(out)
+          report: Path | None = None, workers: int | None = None) -> Path:
+    """Grade ``<inbox>/<student>/<ps>/<ps>.ipynb`` with the exported autograders; write the grades CSV.
+
+    ``workers`` notebooks at a time (default: the number of CPUs), each in its own sandbox.
+    """
+    inbox, out, course = Path(inbox), Path(out), Path(course)
     if not inbox.is_dir():
         raise SystemExit(f"inbox {inbox} does not exist")
     report = Path(report or Path(course) / "reports" / "otter_grades.csv")
-    rows = []
+    jobs = []
     for ps in course_assignments(course):
         autograder = out / ps / f"{ps}-autograder.zip"
         if not autograder.is_file():
             raise SystemExit(f"{autograder} is missing: run `otter_export.py export` first")
+        possible = sum(grading.layout(course, ps, course / "source" / ps / f"{ps}.ipynb").points.values())
         for student_dir in sorted(p for p in inbox.iterdir() if p.is_dir() and not p.name.startswith(".")):
             nb = student_dir / ps / f"{ps}.ipynb"
-            if not nb.is_file():
-                continue
-            try:
-                got, possible = score(otter_run(autograder, nb, use_sandbox=use_sandbox))
-            except RuntimeError as exc:
-                print(f"  PROBLEM {student_dir.name}/{ps}: {exc}")
-                got, possible = 0.0, 0.0
-            rows.append((student_dir.name, ps, got, possible))
-            print(f"graded {student_dir.name}/{ps}: {got:g}/{possible:g}")
+            if nb.is_file():
+                jobs.append((student_dir.name, ps, autograder, nb, possible))
+    slots: Queue = Queue()
+    for slot in range(max(1, workers or os.cpu_count() or 1)):
+        slots.put(slot)
+
+    def one(job):
+        student, ps, autograder, nb, possible = job
+        slot = slots.get()
+        try:
+            return student, ps, score(otter_run(autograder, nb, use_sandbox=use_sandbox, slot=slot)), possible, ""
+        except RuntimeError as exc:  # e.g. not the Otter version of the notebook: scored 0, said so
+            return student, ps, 0.0, possible, str(exc)
+        finally:
+            slots.put(slot)
+
+    with ThreadPoolExecutor(max_workers=slots.qsize()) as pool:
+        rows = list(pool.map(one, jobs))
+    for student, ps, got, possible, problem in rows:
+        if problem:
+            print(f"  PROBLEM {student}/{ps}: not graded, scored 0: {problem}")
+        print(f"graded {student}/{ps}: {got:g}/{possible:g}")
     report.parent.mkdir(parents=True, exist_ok=True)
     with report.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["student_id", "assignment", "score", "max_score"])
-        writer.writerows((s, a, f"{g:g}", f"{m:g}") for s, a, g, m in rows)
+        writer.writerows((s, a, f"{g:g}", f"{m:g}") for s, a, g, m, _ in rows)
     print(f"wrote {report}")
     return report
 
@@ -380,6 +410,7 @@ def main(argv=None) -> int:
     p = sub.add_parser("grade", help="otter run every <inbox>/<student>/<ps>/<ps>.ipynb")
     p.add_argument("--inbox", type=Path, required=True)
     p.add_argument("--no-sandbox", action="store_true", help="run otter without bubblewrap (trusted notebooks only)")
+    p.add_argument("--workers", type=int, default=None, help="notebooks graded at a time (default: the number of CPUs)")
     args = parser.parse_args(argv)
     if args.step == "export":
         export(COURSE, args.out)
@@ -390,7 +421,7 @@ def main(argv=None) -> int:
         print(f"{len(leaks)} instructor-only lines found in the Otter student files")
         return 1 if leaks else 0
     elif args.step == "grade":
-        grade(args.inbox, args.out, use_sandbox=not args.no_sandbox)
+        grade(args.inbox, args.out, use_sandbox=not args.no_sandbox, workers=args.workers)
     return 0
 
 
