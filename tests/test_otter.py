@@ -128,6 +128,13 @@ def cosine_rows(E):
     return cosine_similarity(E)   # the reference the task forbids
 '''
 
+FORGE = """import otter.test_files.exception_test as _et
+from otter.test_files.abstract_test import TestCaseResult as _R
+def _run(self, env):
+    self.test_case_results = [_R(test_case=tc, message="ok", passed=True) for tc in self.test_cases]
+_et.ExceptionTestFile.run = _run
+"""
+
 
 @pytest.mark.slow
 def test_otter_run_gives_the_solution_full_marks_and_a_blank_notebook_zero(exported, tmp_path, capsys):
@@ -141,6 +148,13 @@ def test_otter_run_gives_the_solution_full_marks_and_a_blank_notebook_zero(expor
     # hidden cases that the visible self-check does not catch (task 1.1 of 3 points)
     _with_cell(paths["ps1"]["solution"], "cosine_rows", IN_PLACE, inbox / "inplace" / "ps1" / "ps1.ipynb")
     _with_cell(paths["ps1"]["solution"], "cosine_rows", FORBIDDEN, inbox / "forbidden" / "ps1" / "ps1.ipynb")
+    # the documented weakness (coursework/README.md): Otter runs the tests in the student's kernel, so a
+    # blank notebook that patches Otter's test runner gets full marks; the nbgrader route gives it 0
+    nb = json.loads(paths["ps1"]["student"].read_text())
+    nb["cells"].insert(4, {"cell_type": "code", "execution_count": None, "id": "forge", "metadata": {},
+                           "outputs": [], "source": FORGE})
+    (inbox / "forger" / "ps1").mkdir(parents=True)
+    (inbox / "forger" / "ps1" / "ps1.ipynb").write_text(json.dumps(nb))
     # the nbgrader version of the notebook: Otter refuses it (no Otter assignment name), scored 0 and said so
     (inbox / "nbgrader" / "ps1").mkdir(parents=True)
     shutil.copy(COURSEWORK / "class" / "ada" / "ps1" / "ps1.ipynb", inbox / "nbgrader" / "ps1" / "ps1.ipynb")
@@ -158,7 +172,8 @@ def test_otter_run_gives_the_solution_full_marks_and_a_blank_notebook_zero(expor
     assert scores[("inplace", "ps1")] == (6.0, 9.0)
     assert scores[("forbidden", "ps1")] == (6.0, 9.0)
     assert scores[("nbgrader", "ps1")] == (0.0, 9.0)
-    assert len(scores) == 2 * len(ASSIGNMENTS) + 3
+    assert scores[("forger", "ps1")] == (9.0, 9.0)  # not a wish: what Otter's design allows
+    assert len(scores) == 2 * len(ASSIGNMENTS) + 4
 
 
 @pytest.mark.slow
