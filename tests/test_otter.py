@@ -193,3 +193,23 @@ def test_grader_check_in_the_students_notebook_passes_for_the_solution(exported,
     assert len(checks) == 4
     for src, out in checks.items():
         assert "passed" in out and "failed" not in out.lower(), (src, out[:300])
+
+
+def _code_cells(cells):
+    """(source, nbgrader id) of the code cells that are not self-checks nor Otter's init cell."""
+    return [("".join(c["source"]).rstrip(), c["metadata"].get("nbgrader", {}).get("grade_id"))
+            for c in cells if c["cell_type"] == "code" and not c["metadata"].get("nbgrader", {}).get("grade")
+            and not str(c.get("id", "")).endswith("-otter-init")]
+
+
+def test_the_student_code_is_nbgraders_release(exported, tmp_path):
+    """One source, two routes: every code cell but the self-checks is nbgrader's released cell, stubs included."""
+    course = load("course")
+    root = tmp_path / "coursework"
+    shutil.copytree(COURSEWORK, root, ignore=shutil.ignore_patterns("class", "release", "otter", "__pycache__"))
+    course.release(root)
+    _, paths = exported
+    for ps in ASSIGNMENTS:
+        released = json.loads((root / "release" / ps / f"{ps}.ipynb").read_text())["cells"]
+        otter_nb = json.loads(paths[ps]["student"].read_text())["cells"]
+        assert _code_cells(otter_nb) == _code_cells(released), ps
