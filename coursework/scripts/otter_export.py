@@ -39,6 +39,7 @@ import os
 import re
 import runpy
 import shutil
+import site
 import sys
 import tempfile
 import zipfile
@@ -323,10 +324,13 @@ def otter_run(autograder: Path, submission: Path, *, use_sandbox: bool = True,
         out.chmod(0o777)
         name = "submission.ipynb"
         if use_sandbox:
-            # the environment's site-packages folders (one may lie outside sys.prefix, linked by a .pth)
-            binds = {p: p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()}
-            binds |= {str(autograder): "/grade/autograder.zip", str(submission): f"/grade/{name}",
-                      "/etc/hosts": "/etc/hosts"}  # Otter talks to its kernel over the sandbox's own loopback
+            # the environment's site-packages folders (one may lie outside sys.prefix, linked by a .pth);
+            # never the user's own (in the home folder)
+            user = site.getusersitepackages()
+            binds = {p: p for p in sys.path if p.endswith("site-packages") and p != user and Path(p).is_dir()}
+            binds |= {str(autograder): "/grade/autograder.zip", str(submission): f"/grade/{name}"}
+            if Path("/etc/hosts").is_file():  # Otter talks to its kernel over the sandbox's own loopback
+                binds["/etc/hosts"] = "/etc/hosts"
             command = [sys.executable, "-I", "-m", "otter", "run", "--no-logo", "-a", "/grade/autograder.zip",
                        "-o", "/grade/results", f"/grade/{name}"]
             result = sandbox.run(command, binds, limits=limits, slot=slot, writable={str(out): "/grade/results"})
