@@ -14,7 +14,8 @@ CW_RUN := $(BIN)/python $(CW_DIR)/scripts/course.py
 INBOX  ?= $(CW_DIR)/class
 
 .PHONY: coursework coursework-release coursework-collect coursework-autograde \
-        coursework-grades coursework-feedback coursework-samples coursework-clean coursework-check-sandbox
+        coursework-grades coursework-feedback coursework-samples coursework-clean coursework-check-sandbox \
+        coursework-otter coursework-otter-grade coursework-lms-inbox coursework-lms-grades
 
 ## coursework: release, collect $(INBOX), autograde, export grades and write feedback, in order
 coursework: $(STAMP)
@@ -49,7 +50,37 @@ coursework-samples: $(STAMP)
 	$(CW_RUN) release
 	$(BIN)/python $(CW_DIR)/scripts/samples.py
 
+# ---- The Otter-Grader version (Colab and Gradescope classes) and the LMS round trip; see coursework/README.md.
+# OTTER_INBOX: <student>/<ps>/<ps>.ipynb of Otter notebooks (e.g. made by coursework-lms-inbox).
+# DOWNLOAD: an LMS bulk download (zip or folder); ROSTER: the LMS's gradebook export (Canvas) or a
+# CSV lms_id,student_id; GRADES: reports/grades.csv (nbgrader route) or reports/otter_grades.csv.
+OTTER_INBOX ?=
+DOWNLOAD    ?=
+ROSTER      ?=
+LMS_INBOX   ?= $(CW_DIR)/lms-inbox
+GRADES      ?= $(CW_DIR)/reports/grades.csv
+
+## coursework-otter: the Otter version into coursework/otter/<ps>/ (<ps>-student.zip to hand out, <ps>-autograder.zip instructor only)
+coursework-otter: $(STAMP)
+	$(BIN)/python $(CW_DIR)/scripts/otter_export.py export
+
+## coursework-otter-grade: otter run (in bubblewrap) every $(OTTER_INBOX)/<student>/<ps>/<ps>.ipynb; coursework/reports/otter_grades.csv
+coursework-otter-grade: $(STAMP)
+	$(if $(OTTER_INBOX),,$(error set OTTER_INBOX=<folder of <student>/<ps>/<ps>.ipynb>))
+	$(BIN)/python $(CW_DIR)/scripts/otter_export.py grade --inbox "$(OTTER_INBOX)"
+
+## coursework-lms-inbox: an LMS bulk download $(DOWNLOAD) + $(ROSTER) -> $(LMS_INBOX)/<student>/<ps>/<ps>.ipynb
+coursework-lms-inbox: $(STAMP)
+	$(if $(DOWNLOAD),,$(error set DOWNLOAD=<the LMS zip or folder>))
+	$(if $(ROSTER),,$(error set ROSTER=<Canvas gradebook export or lms_id,student_id CSV>))
+	$(BIN)/python $(CW_DIR)/scripts/lms.py inbox "$(DOWNLOAD)" --roster "$(ROSTER)" --out "$(LMS_INBOX)"
+
+## coursework-lms-grades: $(GRADES) -> coursework/reports/lms_grades.csv (Canvas gradebook import with a Canvas $(ROSTER), else generic)
+coursework-lms-grades: $(STAMP)
+	$(BIN)/python $(CW_DIR)/scripts/lms.py grades "$(GRADES)" $(if $(ROSTER),--roster "$(ROSTER)") \
+	    --out $(CW_DIR)/reports/lms_grades.csv
+
 ## coursework-clean: delete everything the targets above generated (never source/ or class/)
 coursework-clean:
 	rm -rf $(CW_DIR)/release $(CW_DIR)/submitted $(CW_DIR)/autograded $(CW_DIR)/feedback \
-	       $(CW_DIR)/reports $(CW_DIR)/gradebook.db $(CW_DIR)/.grading
+	       $(CW_DIR)/reports $(CW_DIR)/gradebook.db $(CW_DIR)/.grading $(CW_DIR)/otter $(CW_DIR)/lms-inbox

@@ -14,10 +14,10 @@ import ast
 import csv
 import hashlib
 import html
-import importlib.util
 import json
 import os
 import re
+import runpy
 import shutil
 import socket
 import sys
@@ -41,22 +41,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*not in session:Warning")
 SEED = "test-secret-7f3a9c"  # the tests' course seed (not the public sample-class default)
 
 
-def _load(name):
-    """Import coursework/scripts/<name>.py without leaving a __pycache__ in the repository."""
-    key = f"coursework_{name}"
-    if key in sys.modules:
-        return sys.modules[key]
-    spec = importlib.util.spec_from_file_location(key, COURSEWORK / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[key] = module
-    dont_write, sys.dont_write_bytecode = sys.dont_write_bytecode, True
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.dont_write_bytecode = dont_write
-    return module
-
-
+#: The one loader of the coursework scripts (coursework/scripts/siblings.py).
+_load = runpy.run_path(str(COURSEWORK / "scripts" / "siblings.py"))["load"]
 course = _load("course")
 samples = _load("samples")
 grading = course.grading

@@ -41,10 +41,10 @@ from __future__ import annotations
 import argparse
 import csv
 import html
-import importlib.util
 import json
 import os
 import re
+import runpy
 import shutil
 import sys
 import time
@@ -69,22 +69,9 @@ _TASK = re.compile(r"^ps(\d+)-t(\d+)-")
 PROBLEM_FIELDS = ("student_id", "assignment", "task", "kind", "detail", "stage")
 
 
-def _load_script(name: str):
-    """Import a sibling script (``grading.py``) once, registered so that its dataclasses work."""
-    key = f"coursework_{name}"
-    if key not in sys.modules:
-        spec = importlib.util.spec_from_file_location(key, Path(__file__).resolve().parent / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        dont_write, sys.dont_write_bytecode = sys.dont_write_bytecode, True
-        try:
-            spec.loader.exec_module(module)
-        finally:
-            sys.dont_write_bytecode = dont_write
-    return sys.modules[key]
-
-
-grading = _load_script("grading")
+# The one loader of sibling scripts (see siblings.py).
+load = runpy.run_path(str(Path(__file__).with_name("siblings.py")))["load"]
+grading = load("grading")
 Problem = grading.Problem
 
 

@@ -33,6 +33,7 @@ import io
 import json
 import os
 import re
+import runpy
 import shutil
 import sys
 import tempfile
@@ -48,23 +49,10 @@ import numpy as np
 SCRIPTS = Path(__file__).resolve().parent
 
 
-def _sibling(name: str):
-    """Import ``sandbox.py`` / ``runner.py`` next to this file (no ``__pycache__`` left behind)."""
-    key = f"coursework_{name}"
-    if key not in sys.modules:
-        spec = importlib.util.spec_from_file_location(key, SCRIPTS / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        dont_write, sys.dont_write_bytecode = sys.dont_write_bytecode, True
-        try:
-            spec.loader.exec_module(module)
-        finally:
-            sys.dont_write_bytecode = dont_write
-    return sys.modules[key]
-
-
-sandbox = _sibling("sandbox")
-runner = _sibling("runner")
+# The one loader of sibling scripts (see siblings.py).
+load = runpy.run_path(str(SCRIPTS / "siblings.py"))["load"]
+sandbox = load("sandbox")
+runner = load("runner")
 
 Limits = sandbox.Limits
 
@@ -133,10 +121,19 @@ def course_seed() -> tuple[str, str]:
     return SAMPLE_SEED, "the public sample-class default"
 
 
-def task_rng(seed: str, assignment: str, task: str) -> np.random.Generator:
-    """The generator of one task's hidden inputs: a one-way function of the secret seed."""
+def task_seed(seed: str, assignment: str, task: str) -> int:
+    """The seed of one task's hidden inputs: a one-way function of the secret course seed.
+
+    Both routes draw from it: this grader (:func:`task_rng`) and the Otter version, whose
+    autograder zip holds these per-task integers, never the course seed (``otter_export.py``).
+    """
     digest = hashlib.sha256(f"cosim-course|{seed}|{assignment}|{task}".encode()).digest()
-    return np.random.default_rng(int.from_bytes(digest[:16], "little"))
+    return int.from_bytes(digest[:16], "little")
+
+
+def task_rng(seed: str, assignment: str, task: str) -> np.random.Generator:
+    """The generator of one task's hidden inputs (seeded by :func:`task_seed`)."""
+    return np.random.default_rng(task_seed(seed, assignment, task))
 
 
 # --------------------------------------------------------------------------- the problem set
