@@ -1,4 +1,12 @@
-"""Shared fixtures and hypothesis settings for the package tests."""
+"""Shared fixtures and hypothesis settings for the package tests, and the built book in a browser."""
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 import pytest
@@ -22,3 +30,84 @@ def random_data(seed, n=30, p=8):
 @pytest.fixture
 def X_small():
     return random_data(0)
+
+
+# --- the built book in a browser (test_browser, test_accessibility, test_page_weight) ------------
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+CHROMIUM = os.environ.get("COSIM_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def missing(what: str):
+    """Skip the test for lack of ``what``; under CI (``CI`` set) fail instead."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run this test: {what}")
+    pytest.skip(f"skipped: {what}")
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def book_html():
+    """The built book's HTML folder; skipped (a failure under CI) before `make book` has run.
+
+    A test module may override this fixture (test_browser builds the book when needed).
+    """
+    if not (HTML / "book" / "index.html").exists():
+        missing("the book is not built (_build/html): run `make book` first")
+    return HTML
+
+
+@pytest.fixture(scope="module")
+def site(book_html):
+    """The built book served on 127.0.0.1 (a free port); yields its base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(book_html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Debian's ``chromium``) through Playwright; skipped (a failure under CI) without it."""
+    if CHROMIUM is None:
+        missing("no Chromium installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def offline_page(browser):
+    """``new(**context_options) -> (page, outside)``: a page in a fresh browser context, offline.
+
+    Every request that leaves 127.0.0.1 is blocked and its URL appended to
+    ``outside``. The viewport defaults to 1280 x 900. Close the page's
+    context when done (``page.context.close()``).
+    """
+
+    def new(**context_options):
+        context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **context_options})
+        outside = []
+
+        def route(r):
+            if urlparse(r.request.url).hostname == "127.0.0.1":
+                r.continue_()
+            else:
+                outside.append(r.request.url)
+                r.abort()
+
+        context.route("**/*", route)
+        return context.new_page(), outside
+
+    return new

@@ -20,34 +20,30 @@ every request that leaves 127.0.0.1 blocked.
   box that scrolls. Screenshots go to ``_build/screenshots/a11y/``.
 
 Skipped, with a message, when Chromium, axe-core or the built book is
-missing; under CI (``CI`` set) each of those is a failure instead.
+missing; under CI (``CI`` set) each of those is a failure instead. The
+server, the browser and the offline context are the fixtures of
+``tests/conftest.py``.
 """
 
 from __future__ import annotations
 
 import collections
-import functools
-import http.server
 import json
-import os
 import re
-import shutil
-import threading
 import tomllib
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
+
+from .conftest import missing
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
-HTML = ROOT / "_build" / "html"
 REPORT = ROOT / "_build" / "a11y"
 SHOTS = ROOT / "_build" / "screenshots" / "a11y"
 AXE = ROOT / "tools" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
 ALLOWLIST = Path(__file__).with_name("a11y_allowlist.toml")
-CHROMIUM = os.environ.get("COSIM_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 #: axe-core rule tags: WCAG 2.0, 2.1 and 2.2 at levels A and AA.
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 FAILING_IMPACTS = {"critical", "serious"}
@@ -68,12 +64,6 @@ def _toc_pages():
 PAGES = _toc_pages()
 
 
-def _missing(what: str):
-    if os.environ.get("CI"):
-        pytest.fail(f"CI must run the accessibility audit: {what}")
-    pytest.skip(f"accessibility audit skipped: {what}")
-
-
 def load_allowlist(path=ALLOWLIST):
     """The allow-list entries: ``rule``, ``target`` (substring of axe's CSS target), ``reason``."""
     entries = tomllib.loads(Path(path).read_text())["allow"]
@@ -91,59 +81,22 @@ def allowed_by(entries, rule: str, target: str):
     return None
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
-def site():
-    if CHROMIUM is None:
-        _missing("no Chromium installed (apt-get install chromium)")
+def audited_browser(browser):
+    """The conftest's browser, once axe-core is installed."""
     if not AXE.exists():
-        _missing(f"axe-core is not installed ({AXE.relative_to(ROOT)}): run `make a11y-deps`")
-    if not (HTML / "book" / "index.html").exists():
-        _missing("the book is not built (_build/html): run `make book` first")
-    handler = functools.partial(QuietHandler, directory=str(HTML))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser(site):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
-        yield b
-        b.close()
+        missing(f"axe-core is not installed ({AXE.relative_to(ROOT)}): run `make a11y-deps`")
+    return browser
 
 
 #: Results shared between the tests of this module: {mode: {page: [violations]}}.
 RESULTS: dict = collections.defaultdict(dict)
 
 
-def _open(browser, site, name: str, mode: str):
-    context = browser.new_context(viewport={"width": WIDTHS["desktop"], "height": 900},
-                                  color_scheme=mode)
+def _open(offline_page, site, name: str, mode: str):
+    page, outside = offline_page(viewport={"width": WIDTHS["desktop"], "height": 900}, color_scheme=mode)
     # pydata-sphinx-theme reads the colour mode from localStorage before it paints.
-    context.add_init_script(f"localStorage.setItem('mode', '{mode}'); localStorage.setItem('theme', '{mode}');")
-    outside = []
-
-    def route(r):
-        if urlparse(r.request.url).hostname == "127.0.0.1":
-            r.continue_()
-        else:
-            outside.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
-    page = context.new_page()
+    page.context.add_init_script(f"localStorage.setItem('mode', '{mode}'); localStorage.setItem('theme', '{mode}');")
     page.goto(f"{site}/{name}.html", wait_until="load")
     page.wait_for_function("!window.MathJax || (MathJax.startup && MathJax.startup.promise)", timeout=30_000)
     page.evaluate("window.MathJax ? MathJax.startup.promise.then(() => true) : true")
@@ -152,20 +105,20 @@ def _open(browser, site, name: str, mode: str):
     return page
 
 
-def _load(request, browser, site, mode):
-    page = _open(browser, site, request.param, mode)
+def _load(request, offline_page, site, mode):
+    page = _open(offline_page, site, request.param, mode)
     yield request.param, page
     page.context.close()
 
 
 @pytest.fixture(scope="module", params=PAGES)
-def light(request, browser, site):
-    yield from _load(request, browser, site, "light")
+def light(request, audited_browser, offline_page, site):
+    yield from _load(request, offline_page, site, "light")
 
 
 @pytest.fixture(scope="module", params=PAGES)
-def dark(request, browser, site):
-    yield from _load(request, browser, site, "dark")
+def dark(request, audited_browser, offline_page, site):
+    yield from _load(request, offline_page, site, "dark")
 
 
 def run_axe(page, rules=None):

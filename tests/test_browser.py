@@ -7,20 +7,15 @@ Chromium (Debian's ``chromium``) through Playwright. Every request that leaves
 ``_build/screenshots/`` for people to look at.
 
 Skipped, with a message, only when no Chromium is installed; under CI
-(``CI`` set) a missing browser is a failure.
+(``CI`` set) a missing browser is a failure. The server, the browser and
+the offline context are the fixtures of ``tests/conftest.py``.
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
-import os
-import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
@@ -29,27 +24,14 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = os.environ.get("COSIM_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 PAGES = ["book/01_introduction", "book/04_objective1", "book/07_experiments"]
 #: Pages that carry a static twin of an explorer (cosim_helpers.widgets.static_twin).
 TWIN_PAGES = ["book/04_objective1", "book/05_objective2", "book/07_experiments"]
 
-if CHROMIUM is None:
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must run the browser test: install Debian's chromium (see .ci/run)")
-    pytest.skip("no Chromium installed (apt-get install chromium): browser test skipped", allow_module_level=True)
-
-playwright = pytest.importorskip("playwright.sync_api")
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture(scope="module")
-def site():
-    """Serve the built book on 127.0.0.1, building it (as `make book`) only when needed.
+def book_html():
+    """The built book, building it (as `make book`) only when needed.
 
     ``make test`` builds the book first, so this reuses that build and its one
     execution of the notebooks; run on its own, it builds the book itself.
@@ -63,40 +45,13 @@ def site():
         build = subprocess.run([str(jb), "build", str(ROOT), "--warningiserror", "--keep-going"],
                                check=False, capture_output=True, text=True, timeout=1500)
         assert build.returncode == 0, "book build failed:\n" + build.stdout[-4000:] + build.stderr[-4000:]
-    handler = functools.partial(QuietHandler, directory=str(HTML))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    return HTML
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
-        yield b
-        b.close()
-
-
-def open_offline(browser, url):
+def open_offline(offline_page, url):
     """Open ``url`` with every non-loopback request blocked; return (page, outside, errors)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    outside, errors = [], []
-
-    def route(r):
-        if urlparse(r.request.url).hostname == "127.0.0.1":
-            r.continue_()
-        else:
-            outside.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
-    page = context.new_page()
+    page, outside = offline_page()
+    errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url, wait_until="load")
@@ -118,8 +73,8 @@ def prose_text(page):
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_page_is_complete_offline(site, browser, name):
-    page, outside, errors = open_offline(browser, f"{site}/{name}.html")
+def test_page_is_complete_offline(site, offline_page, name):
+    page, outside, errors = open_offline(offline_page, f"{site}/{name}.html")
     wait_for_mathjax(page)
     # MathJax typeset the maths from the site's own copy ...
     assert page.locator("mjx-container").count() > 0
@@ -134,8 +89,8 @@ def test_page_is_complete_offline(site, browser, name):
 
 
 @pytest.mark.parametrize("name", TWIN_PAGES)
-def test_static_twin_slider_changes_the_frame(site, browser, name):
-    page, outside, errors = open_offline(browser, f"{site}/{name}.html")
+def test_static_twin_slider_changes_the_frame(site, offline_page, name):
+    page, outside, errors = open_offline(offline_page, f"{site}/{name}.html")
     slider = page.locator("input.anim-slider").first
     image = page.locator("img[id^='_anim_img']").first
     slider.scroll_into_view_if_needed()

@@ -25,8 +25,8 @@ from .encoding import html, jpeg, jshtml, png
 WIDGET_IMAGE_SIZE = 200
 #: Side of the heat maps in the static twins (kept small: every frame is an embedded PNG).
 TWIN_IMAGE_SIZE = 200
-#: Resolution of the static twins' frames.
-TWIN_DPI = 80
+#: Resolution of the static twins' frames (an 11-inch figure: 1,100 pixels, more than the page column).
+TWIN_DPI = 100
 #: Significant digits of every loss the explorers show.
 LOSS_DIGITS = 12
 #: Significant digits of the predicted scores the D explorer shows.

@@ -34,19 +34,7 @@ from ..metrics import ClusterScorer
 from ..models import GramObjective, fit_objective1, fit_objective2, rescale
 from ..similarity import cosine_similarity
 from ..spectral import Spectrum, gram
-from .base import (
-    LOSS_DIGITS,
-    SCORE_DIGITS,
-    TWIN_DPI,
-    TWIN_IMAGE_SIZE,
-    WIDGET_IMAGE_SIZE,
-    Explorer,
-    check_image_size,
-    display_order,
-    heatmap_axes,
-    image_data,
-    positive_spectrum,
-)
+from . import base
 
 
 class DState(NamedTuple):
@@ -85,7 +73,7 @@ class DState(NamedTuple):
     image: np.ndarray
 
 
-class DExplorer(Explorer):
+class DExplorer(base.Explorer):
     """Rescale an objective-1 optimum by a diagonal D: same loss, different cosines.
 
     Book chapters 4 and 7; paper §2.1 (the D-freedom) and §4 (Figure 1). The explorer starts from the
@@ -147,7 +135,7 @@ class DExplorer(Explorer):
     def __init__(self, X, clusters, popularity=None, *, k: int = PAPER_K, lam: float = PAPER_LAM1,
                  lam2: float = PAPER_LAM2, svd: Spectrum | None = None, alpha_range=(-2.0, 2.0),
                  log_scale_range=(-2.0, 2.0), max_dim_sliders: int = 8, pairs=None, alphas=None,
-                 image_size: int = WIDGET_IMAGE_SIZE, continuous_update: bool = True):
+                 image_size: int = base.WIDGET_IMAGE_SIZE, continuous_update: bool = True):
         super().__init__()
         X = as_data_matrix(X)
         p = X.shape[1]
@@ -155,7 +143,7 @@ class DExplorer(Explorer):
         self.lam = check_nonnegative(lam)
         self.lam2 = check_nonnegative(lam2, "lam2")
         clusters = check_labels(clusters, p)
-        self.order = display_order(clusters, popularity)
+        self.order = base.display_order(clusters, popularity)
         self.labels = clusters[self.order]
         self._recovery = ClusterScorer(self.labels)
         self.alpha_range = check_range(alpha_range, "alpha_range")
@@ -164,9 +152,9 @@ class DExplorer(Explorer):
             if not low <= 0 <= high:
                 raise ValueError(f"{name} must contain 0 (the default D = I), got {(low, high)}")
         self.max_dim_sliders = check_int(max_dim_sliders, "max_dim_sliders")
-        self._image_size = check_image_size(image_size)
+        self._image_size = base.check_image_size(image_size)
         self.continuous_update = check_bool(continuous_update, "continuous_update")
-        svd = positive_spectrum(X, self.k, svd)
+        svd = base.positive_spectrum(X, self.k, svd)
         self.s = svd.s
 
         pos = np.empty(p, dtype=np.intp)
@@ -309,22 +297,22 @@ class DExplorer(Explorer):
         """One-line summary of a state (the figure's caption): loss to 12 digits, recovery."""
         state = self.state if state is None else state
         if state.mode == "objective 2":
-            return (f"objective 2 (unique, \u03bb = {self.lam2:g}): loss {state.loss:.{LOSS_DIGITS}g}, "
+            return (f"objective 2 (unique, \u03bb = {self.lam2:g}): loss {state.loss:.{base.LOSS_DIGITS}g}, "
                     f"cluster recovery {state.recovery:.4f}")
         extra = "" if not np.any(state.log_scales) else " \u00d7 per-dimension factors"
-        return (f"\u03b1 = {state.alpha:+.2f}{extra}:  objective-1 loss = {state.loss:.{LOSS_DIGITS}g},  "
+        return (f"\u03b1 = {state.alpha:+.2f}{extra}:  objective-1 loss = {state.loss:.{base.LOSS_DIGITS}g},  "
                 f"cluster recovery = {state.recovery:.4f}")
 
     def _info_html(self, state):
         rows = "".join(
             f"<tr><td>user {u}, item {i}</td><td style='font-family:monospace'>"
-            f"{score:.{SCORE_DIGITS}g}</td></tr>" for (u, i), score in zip(self.pairs, state.scores))
+            f"{score:.{base.SCORE_DIGITS}g}</td></tr>" for (u, i), score in zip(self.pairs, state.scores))
         if state.mode == "objective 2":
             head = (f"<b>objective 2</b> (\u03bb = {self.lam2:g}, unique optimum): objective-2 loss "
-                    f"<code>{state.loss:.{LOSS_DIGITS}g}</code>")
+                    f"<code>{state.loss:.{base.LOSS_DIGITS}g}</code>")
         else:
             head = (f"<b>objective-1 loss</b> \u2016X \u2212 XAB\u1d40\u2016\u00b2 + \u03bb\u2016AB\u1d40\u2016\u00b2 "
-                    f"at (\u00c2D, B\u0302D\u207b\u00b9): <code>{state.loss:.{LOSS_DIGITS}g}</code> "
+                    f"at (\u00c2D, B\u0302D\u207b\u00b9): <code>{state.loss:.{base.LOSS_DIGITS}g}</code> "
                     f"(unchanged by D)")
         return (f"{head}<br><b>cluster recovery</b> of the item-item cosine: <code>{state.recovery:.4f}</code>"
                 f"<br><b>predicted scores</b> \u27e8(XA)<sub>u</sub>, b<sub>i</sub>\u27e9:"
@@ -341,7 +329,7 @@ class DExplorer(Explorer):
 
     def _make_figure(self, dpi, size, live=False):
         fig = Figure(figsize=(11.0, 3.6), dpi=dpi)
-        ax_heat, im = heatmap_axes(fig, [0.04, 0.13, 0.24, 0.68], [0.278, 0.13, 0.01, 0.68], size)
+        ax_heat, im = base.heatmap_axes(fig, [0.04, 0.13, 0.24, 0.68], [0.278, 0.13, 0.01, 0.68], size)
         title = ax_heat.set_title("item-item cosine")
         ax_d = fig.add_axes([0.445, 0.13, 0.2, 0.68])
         dims = np.arange(1, self.k + 1)
@@ -383,7 +371,7 @@ class DExplorer(Explorer):
                      "caption": caption, "dynamic": dynamic}
 
     def _draw_state(self, art, state):
-        art["im"].set_data(image_data(state.image))
+        art["im"].set_data(base.image_data(state.image))
         obj1 = state.mode == "objective 1"
         if art["caption"] is not None:
             art["caption"].set_text(self.describe(state))
@@ -465,8 +453,8 @@ class DExplorer(Explorer):
         alphas = self.alphas if alphas is None else as_vector(alphas, "alphas")
         return tuple(self.compute(float(a)) for a in alphas)
 
-    def static_twin(self, alphas=None, *, name: str = "d_explorer", fps: float = 2.0, dpi: int = TWIN_DPI,
-                    image_size: int = TWIN_IMAGE_SIZE):
+    def static_twin(self, alphas=None, *, name: str = "d_explorer", fps: float = 2.0, dpi: int = base.TWIN_DPI,
+                    image_size: int = base.TWIN_IMAGE_SIZE):
         """Self-contained HTML slider over precomputed D's, for the book's HTML pages.
 
         One frame per α (default: the explorer's grid of 9): heat map, D,

@@ -1,6 +1,7 @@
 """How the explorers' figures become bytes: JPEG for the live widget, palette-PNG HTML for the twins.
 
-Presentation only: nothing here knows what a figure shows.
+Presentation only: nothing here knows what a figure shows, beyond the book's
+colour map (the twins' palettes keep it exactly, :func:`cosim_helpers.images.palette_png`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import re
 
 from matplotlib import rc_context
 from matplotlib.animation import FuncAnimation
+
+from ..images import palette_png
+from ..plots import CMAP
 
 _ICONS = {
     "fa fa-minus": "&minus;",
@@ -28,6 +32,7 @@ _ICONS = {
 #: rcParams pinned while a twin or a static image is rendered, so that its bytes do not depend on the user's settings.
 TWIN_RC = {
     "animation.frame_format": "png",
+    "savefig.dpi": "figure",  # a twin's frames have the resolution its figure was made with
     "savefig.bbox": None,
     "savefig.facecolor": "white",
     "savefig.edgecolor": "white",
@@ -85,21 +90,16 @@ def jshtml(fig, update, n_frames: int, name: str, fps: float) -> str:
 
 
 def _palette_frames(html: str) -> str:
-    """Re-encode every embedded PNG frame with a 256-colour palette (no dithering).
+    """Re-encode every embedded PNG frame as a palette PNG that keeps the book's colour map.
 
-    Frames shrink about 2.5-fold with no visible change (a heat map uses one
-    256-entry colour map); median-cut quantisation is deterministic, so equal
-    frames stay byte-identical.
+    Frames shrink about 3-fold with no visible change
+    (:func:`cosim_helpers.images.palette_png`); the encoding is
+    deterministic, so equal frames stay byte-identical.
     """
-    from PIL import Image
 
     def shrink(match):
-        png = base64.b64decode(match.group(1).replace("\\\n", ""))
-        image = Image.open(io.BytesIO(png)).convert("RGB")
-        image = image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-        buf = io.BytesIO()
-        image.save(buf, format="png", optimize=True)
-        return '"data:image/png;base64,' + base64.b64encode(buf.getvalue()).decode("ascii") + '"'
+        png = palette_png(base64.b64decode(match.group(1).replace("\\\n", "")), CMAP)
+        return '"data:image/png;base64,' + base64.b64encode(png).decode("ascii") + '"'
 
     return re.sub(r'"data:image/png;base64,([^"]*)"', shrink, html)
 

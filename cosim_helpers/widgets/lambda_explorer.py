@@ -29,18 +29,7 @@ from ..metrics import ClusterScorer
 from ..models import fit_objective2, shrinkage_objective1, shrinkage_objective2
 from ..similarity import cosine_similarity
 from ..spectral import Spectrum
-from .base import (
-    TWIN_DPI,
-    TWIN_IMAGE_SIZE,
-    WIDGET_IMAGE_SIZE,
-    Explorer,
-    check_image_size,
-    display_order,
-    format_lam,
-    heatmap_axes,
-    image_data,
-    positive_spectrum,
-)
+from . import base
 
 
 class LambdaState(NamedTuple):
@@ -74,7 +63,7 @@ class LambdaState(NamedTuple):
     image: np.ndarray
 
 
-class LambdaExplorer(Explorer):
+class LambdaExplorer(base.Explorer):
     """Objective 2's soft threshold and its unique cosine matrix as λ varies (book chapter 5).
 
     Objective 2 (paper Eq. 2) has the optimum ``B̂ = V_k dMat(√(σ_i (1 − λ/σ_i)_+))``:
@@ -106,19 +95,19 @@ class LambdaExplorer(Explorer):
     TWIN_SLIDER = "λ, the regularisation strength of objective 2"
 
     def __init__(self, X, clusters, popularity=None, *, k: int = PAPER_K, lam: float | None = None, lam_range=None,
-                 lams=None, svd: Spectrum | None = None, image_size: int = WIDGET_IMAGE_SIZE,
+                 lams=None, svd: Spectrum | None = None, image_size: int = base.WIDGET_IMAGE_SIZE,
                  continuous_update: bool = True):
         super().__init__()
         self._X = X = as_data_matrix(X)
         p = X.shape[1]
         self.k = check_rank(k, X.shape)
         clusters = check_labels(clusters, p)
-        self.order = display_order(clusters, popularity)
+        self.order = base.display_order(clusters, popularity)
         self.labels = clusters[self.order]
         self._recovery = ClusterScorer(self.labels)
-        self._image_size = check_image_size(image_size)
+        self._image_size = base.check_image_size(image_size)
         self.continuous_update = check_bool(continuous_update, "continuous_update")
-        self._svd = svd = positive_spectrum(X, self.k, svd)
+        self._svd = svd = base.positive_spectrum(X, self.k, svd)
         self.s = svd.s
         if lam_range is None:
             lam_range = (float(self.s[-1]) / 10.0, float(self.s[0]))
@@ -169,7 +158,7 @@ class LambdaExplorer(Explorer):
 
     def describe(self, state: LambdaState | None = None) -> str:
         state = self.state if state is None else state
-        return (f"\u03bb = {state.lam:.4g} (objective 2), \u03bb\u2081 = \u03bb\u00b2 = {format_lam(state.lam1)} "
+        return (f"\u03bb = {state.lam:.4g} (objective 2), \u03bb\u2081 = \u03bb\u00b2 = {base.format_lam(state.lam1)} "
                 f"(objective 1):  objective 2 keeps {state.n_kept} of {self.k} dimensions,  "
                 f"cluster recovery {state.recovery:.4f}")
 
@@ -177,7 +166,7 @@ class LambdaExplorer(Explorer):
         return (f"<b>objective 2</b>, \u03bb = <code>{state.lam:.4g}</code>: keeps <code>{state.n_kept}</code> "
                 f"of {self.k} dimensions (\u03c3\u1d62 &gt; \u03bb); its unique item-item cosine has cluster "
                 f"recovery <code>{state.recovery:.4f}</code>.<br>Objective 1 at \u03bb\u2081 = \u03bb\u00b2 = "
-                f"<code>{format_lam(state.lam1)}</code> shrinks every dimension but switches none off "
+                f"<code>{base.format_lam(state.lam1)}</code> shrinks every dimension but switches none off "
                 f"(smallest factor <code>{state.shrink1.min():.3f}</code>).")
 
     def _make_figure(self, dpi, size, live=False):
@@ -197,7 +186,7 @@ class LambdaExplorer(Explorer):
         ax_s.set_ylabel("shrinkage factor")
         ax_s.set_title("shrinkage of each singular value")
         ax_s.legend(loc="upper left", fontsize=8, frameon=False)
-        ax_heat, im = heatmap_axes(fig, [0.35, 0.13, 0.25, 0.68], [0.595, 0.13, 0.01, 0.68], size)
+        ax_heat, im = base.heatmap_axes(fig, [0.35, 0.13, 0.25, 0.68], [0.595, 0.13, 0.01, 0.68], size)
         ax_heat.set_title("objective 2: unique item-item cosine")
         ax_r = fig.add_axes([0.755, 0.14, 0.23, 0.68])
         ax_r.set_xscale("log")
@@ -220,7 +209,7 @@ class LambdaExplorer(Explorer):
         art["line1"].set_ydata(shrinkage_objective1(grid, state.lam1))
         art["dots"].set_ydata(state.shrink2)
         art["vline"].set_xdata([state.lam, state.lam])
-        art["im"].set_data(image_data(state.image))
+        art["im"].set_data(base.image_data(state.image))
         art["dot"].set_data([state.lam], [state.recovery])
         if art["caption"] is not None:
             art["caption"].set_text(self.describe(state))
@@ -251,8 +240,8 @@ class LambdaExplorer(Explorer):
             self._syncing = False
         self._refresh()
 
-    def static_twin(self, lams=None, *, name: str = "lambda_explorer", fps: float = 2.0, dpi: int = TWIN_DPI,
-                    image_size: int = TWIN_IMAGE_SIZE):
+    def static_twin(self, lams=None, *, name: str = "lambda_explorer", fps: float = 2.0, dpi: int = base.TWIN_DPI,
+                    image_size: int = base.TWIN_IMAGE_SIZE):
         """Self-contained HTML slider over precomputed λ (default: the explorer's grid of ~11).
 
         Returns

@@ -16,16 +16,7 @@ from matplotlib.figure import Figure
 from .._validation import as_square, check_labels, check_range
 from ..images import block_average
 from ..metrics import ClusterScorer
-from .base import (
-    TWIN_DPI,
-    TWIN_IMAGE_SIZE,
-    WIDGET_IMAGE_SIZE,
-    Explorer,
-    check_image_size,
-    display_order,
-    heatmap_axes,
-    image_data,
-)
+from . import base
 
 
 def colour_limit(S):
@@ -61,7 +52,7 @@ class RemedyState(NamedTuple):
     image: np.ndarray
 
 
-class RemediesExplorer(Explorer):
+class RemediesExplorer(base.Explorer):
     """Switch between item-item similarity matrices computed on the same data (book chapter 6).
 
     Everything is computed up front (each matrix's cluster recovery and
@@ -102,14 +93,14 @@ class RemediesExplorer(Explorer):
             cache[state.name] = super().render(state)
         return cache[state.name]
 
-    def __init__(self, similarities, clusters, popularity=None, *, image_size: int = WIDGET_IMAGE_SIZE,
+    def __init__(self, similarities, clusters, popularity=None, *, image_size: int = base.WIDGET_IMAGE_SIZE,
                  limits=None):
         super().__init__()
         if not isinstance(similarities, Mapping):
             raise TypeError(f"similarities must be a mapping name -> matrix, got {type(similarities).__name__}")
         if not similarities:
             raise ValueError("similarities must not be empty")
-        self._image_size = check_image_size(image_size)
+        self._image_size = base.check_image_size(image_size)
         names = list(similarities)
         for name in names:
             if not isinstance(name, str) or not name:
@@ -123,7 +114,7 @@ class RemediesExplorer(Explorer):
         first = as_square(similarities[names[0]], f"similarities[{names[0]!r}]")
         p = first.shape[0]
         clusters = check_labels(clusters, p)
-        self.order = display_order(clusters, popularity)
+        self.order = base.display_order(clusters, popularity)
         self.labels = clusters[self.order]
         recovery = ClusterScorer(self.labels)
         states, self._sorted = {}, {}
@@ -172,7 +163,7 @@ class RemediesExplorer(Explorer):
 
     def _make_figure(self, dpi, size, live=False):
         fig = Figure(figsize=(9.0, 3.6), dpi=dpi)
-        ax_heat, im = heatmap_axes(fig, [0.03, 0.13, 0.32, 0.68], [0.335, 0.13, 0.012, 0.68], size,
+        ax_heat, im = base.heatmap_axes(fig, [0.03, 0.13, 0.32, 0.68], [0.335, 0.13, 0.012, 0.68], size,
                                     label="similarity")
         title = ax_heat.set_title("")
         ax_b = fig.add_axes([0.66, 0.13, 0.3, 0.68])
@@ -192,7 +183,7 @@ class RemediesExplorer(Explorer):
                      "dynamic": [im, title, caption, *bars]}
 
     def _draw_state(self, art, state):
-        art["im"].set_data(image_data(state.image))
+        art["im"].set_data(base.image_data(state.image))
         art["im"].set_clim(state.vmin, state.vmax)
         art["title"].set_text(state.name)
         for name, bar in zip(self.names, art["bars"]):
@@ -212,8 +203,8 @@ class RemediesExplorer(Explorer):
             self.select(change["new"])
             self._refresh()
 
-    def static_twin(self, *, name: str = "remedies_explorer", fps: float = 1.0, dpi: int = TWIN_DPI,
-                    image_size: int = TWIN_IMAGE_SIZE):
+    def static_twin(self, *, name: str = "remedies_explorer", fps: float = 1.0, dpi: int = base.TWIN_DPI,
+                    image_size: int = base.TWIN_IMAGE_SIZE):
         """Self-contained HTML slider with one frame per similarity matrix.
 
         Returns
