@@ -17,6 +17,17 @@ Two paths give the same answer:
   round-off bound lies below the float64 ``top``-th cosine; queries where
   it does not (near-ties) are recomputed by the reference path.
 
+Speed of the fast path: the matrix products (transforms x queries x m x k
+multiply-adds) are nearly all of the work. Each block of rows is
+transformed and normalised once for all transforms (one product with
+``[M_1 | ... | M_T]``), each block of scores gets one extra pass (its row
+maxima) before almost all of it is discarded, and candidates are merged
+into the running top-K lists in one sort per ``_PENDING`` of them, not per
+block. The transforms are split over one thread per core, each thread
+running with one BLAS thread: numpy releases the GIL in products and
+elementwise passes, and BLAS threads that wait for each other on a busy
+machine cost several times the work they share.
+
 Ties: cosines equal to 12 decimals are ties (the rule of
 :mod:`cosim_helpers.metrics`), broken by the smaller row index.
 
@@ -30,14 +41,21 @@ with a tree reduction (``dask.array.reduction`` with a top-K ``combine``).
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import ctypes
+import functools
 import numbers
+import os
+import threading
 
 import numpy as np
 
 from ..similarity import normalize_rows
 
 _DECIMALS = 12
-_BLOCK = 1024  # queries x block float32 scores stay in cache (4 MB for 1,000 queries)
+_BLOCK = 2048  # rows of E per matrix product (16 MB of float32 scores for 1,000 queries)
+_PENDING = 1 << 20  # candidates collected before a merge (about 20 MB)
 
 
 def _unit(E, M, dtype=np.float64):
@@ -62,8 +80,44 @@ def _unit_all(Eb, Mcat, T):
     Y = (Eb @ Mcat).reshape(len(Eb), T, -1)
     norms = np.sqrt(np.einsum("itk,itk->it", Y, Y))
     np.divide(1.0, norms, out=norms, where=norms > 0)
-    Y *= norms[:, :, None]
-    return np.ascontiguousarray(Y.transpose(1, 0, 2), dtype=np.float32)
+    out = np.empty((T, len(Eb), Y.shape[2]), dtype=np.float32)
+    np.multiply(Y, norms[:, :, None], out=out.transpose(1, 0, 2), casting="unsafe")  # scale, round, transpose
+    return out
+
+
+def _workers() -> int:
+    """Cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@functools.cache
+def _openblas_local():
+    """OpenBLAS's ``openblas_set_num_threads_local`` (0.3.27+: sets the calling thread's count), or None."""
+    try:
+        with open("/proc/self/maps") as maps:  # the library numpy loaded (Linux)
+            paths = {line.split()[-1] for line in maps if "openblas" in line and ".so" in line}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            setter = ctypes.CDLL(path).openblas_set_num_threads_local
+        except (OSError, AttributeError):
+            continue
+        setter.argtypes, setter.restype = [ctypes.c_int], ctypes.c_int
+        return setter
+    return None
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """Matrix products of the calling thread use one BLAS thread (no-op where that cannot be set)."""
+    setter = _openblas_local()
+    previous = None if setter is None else setter(1)
+    try:
+        yield
+    finally:
+        if setter is not None:
+            setter(previous)
 
 
 def _self_positions(queries, start, stop):
@@ -90,66 +144,99 @@ def _exact(E, queries, M, top, block):
 
 
 def _merge(best_v, best_i, thr, rows, cols, vals, K):
-    """Fold candidates (row-major ``rows``) into each row's running top-K."""
-    change = np.flatnonzero(np.diff(rows)) + 1
-    starts = np.concatenate(([0], change))
-    active = rows[starts]
-    counts = np.diff(np.concatenate((starts, [rows.size])))
-    width = K + int(counts.max())
-    cand_v = np.full((active.size, width), -np.inf, dtype=np.float32)
-    cand_i = np.full((active.size, width), -1, dtype=np.int64)
-    cand_v[:, :K], cand_i[:, :K] = best_v[active], best_i[active]
-    r = np.repeat(np.arange(active.size), counts)
-    c = K + np.arange(rows.size) - np.repeat(starts, counts)
-    cand_v[r, c], cand_i[r, c] = vals, cols
-    sel = np.argpartition(-cand_v, K - 1, axis=1)[:, :K]
-    best_v[active] = np.take_along_axis(cand_v, sel, 1)
-    best_i[active] = np.take_along_axis(cand_i, sel, 1)
-    thr[active] = best_v[active].min(axis=1)
+    """Fold candidates (``rows`` in any order) into each row's running top-K, kept best first."""
+    active = np.unique(rows)
+    all_r = np.concatenate((np.repeat(active, K), rows))
+    all_v = np.concatenate((best_v[active].ravel(), vals))
+    all_i = np.concatenate((best_i[active].ravel(), cols))
+    # One integer sort key: row, then -value (float32 bits mapped to an order-preserving int32);
+    # about twice as fast as np.lexsort((-all_v, all_r)).
+    bits = (-all_v).view(np.int32)
+    key = (all_r << 32) | ((bits ^ ((bits >> 31) & 0x7FFFFFFF)).astype(np.int64) + 2**31)
+    order = np.argsort(key)
+    sel = order[np.searchsorted(all_r[order], active)[:, None] + np.arange(K)]
+    best_v[active], best_i[active] = all_v[sel], all_i[sel]
+    thr[active] = best_v[active, -1]
 
 
-def _fast(E, queries, Ms, K, block, progress):
-    """float32 threshold pass over all rows for every transform at once (one read of E).
+def _search(E, queries, Ms, K, block, report):
+    """float32 threshold pass over all rows for the transforms ``Ms`` at once (one read of E).
 
     The first ``warm`` rows are searched in one go (a partial sort), which
-    gives each query a tight threshold; later blocks are screened against it.
+    gives each query a tight threshold; later blocks are screened against it
+    by one pass (a row maximum) over each block of scores. Candidates that
+    pass are collected over many blocks and merged into the running top-K
+    lists in one sort when there are ``_PENDING`` of them; the threshold used
+    in between is older, hence lower, so nothing is missed.
     """
     T, nq, m = len(Ms), len(queries), E.shape[0]
     Z = [_unit(E[queries], M, np.float32) for M in Ms]
     same_width = len({M.shape[1] for M in Ms}) == 1
     Mcat = np.concatenate(Ms, axis=1) if same_width else None
-    warm = min(m, max(8 * block, 2 * K))
-    best_v = np.empty((T, nq, K), dtype=np.float32)
-    best_i = np.empty((T, nq, K), dtype=np.int64)
+    warm = min(m, max(2 * block, 2 * K))
+    best_v = np.empty((T * nq, K), dtype=np.float32)  # row t * nq + q: query q under transform t
+    best_i = np.empty((T * nq, K), dtype=np.int64)
     rows_self, cols_self = _self_positions(queries, 0, warm)
     for t, M in enumerate(Ms):
         S = Z[t] @ _unit(E[:warm], M, np.float32).T  # once per transform: not worth batching
         S[rows_self, cols_self] = -np.inf
         sel = np.argpartition(-S, K - 1, axis=1)[:, :K]
-        best_v[t], best_i[t] = np.take_along_axis(S, sel, 1), sel
-    thr = best_v.min(axis=2)
-    if progress is not None:
-        progress(warm, m)
+        best_v[t * nq:(t + 1) * nq], best_i[t * nq:(t + 1) * nq] = np.take_along_axis(S, sel, 1), sel
+    thr = best_v.min(axis=1)
+    report(warm)
     buf = np.empty((nq, block), dtype=np.float32)
+    pending, n_pending = [], 0
     for start in range(warm, m, block):
         stop = min(start + block, m)
-        Eb = E[start:stop]
         S = buf[:, :stop - start]
         rows_self, cols_self = _self_positions(queries, start, stop)
-        Y = _unit_all(Eb, Mcat, T) if same_width else [_unit(Eb, M, np.float32) for M in Ms]
+        Y = _unit_all(E[start:stop], Mcat, T) if same_width else [_unit(E[start:stop], M, np.float32) for M in Ms]
         for t in range(T):
             np.matmul(Z[t], Y[t].T, out=S)
             S[rows_self, cols_self] = -np.inf
-            # One cheap pass (a row maximum) decides which rows can gain a
-            # candidate; after the warm-up almost none can.
-            hit = np.flatnonzero(S.max(axis=1) > thr[t])
+            th = thr[t * nq:(t + 1) * nq]
+            hit = np.flatnonzero(S.max(axis=1) > th)
             if hit.size:
-                sub = S[hit]
-                r, c = np.nonzero(sub > thr[t][hit, None])
-                _merge(best_v[t], best_i[t], thr[t], hit[r], c + start, sub[r, c], K)
-        if progress is not None:
-            progress(stop, m)
-    return best_i, thr
+                sub = S if hit.size == nq else S[hit]
+                r, c = np.divmod(np.flatnonzero(sub > th[hit, None]), sub.shape[1])  # 1-D: faster than 2-D nonzero
+                pending.append((hit[r] + t * nq, c + start, sub[r, c]))
+                n_pending += r.size
+        if n_pending >= _PENDING or (pending and stop == m):
+            _merge(best_v, best_i, thr, *map(np.concatenate, zip(*pending)), K)
+            pending, n_pending = [], 0
+        report(stop)
+    return best_i.reshape(T, nq, K), thr.reshape(T, nq)
+
+
+def _fast(E, queries, Ms, K, block, progress):
+    """:func:`_search` with the transforms split over one worker thread per core.
+
+    numpy releases the GIL in matrix products and elementwise passes, so the
+    workers run in parallel; each uses one BLAS thread (:func:`_one_blas_thread`),
+    since BLAS threads that wait for each other on a busy machine cost far
+    more than they save. Returns the candidates (T, nq, K) and thresholds (T, nq).
+    """
+    n = min(_workers(), len(Ms))
+    groups = [list(range(w, len(Ms), n)) for w in range(n)]
+    done, lock = [0] * len(groups), threading.Lock()
+
+    def run(g):
+        def report(rows):
+            if progress is not None:
+                with lock:
+                    done[g] = rows
+                    progress(min(done), E.shape[0])
+
+        with _one_blas_thread():
+            return _search(E, queries, [Ms[t] for t in groups[g]], K, block, report)
+
+    with concurrent.futures.ThreadPoolExecutor(len(groups)) as pool:
+        parts = list(pool.map(run, range(len(groups))))
+    cand = np.empty((len(Ms), len(queries), K), dtype=np.int64)
+    thr = np.empty((len(Ms), len(queries)), dtype=np.float32)
+    for group, (c, t) in zip(groups, parts):
+        cand[group], thr[group] = c, t
+    return cand, thr
 
 
 def _rescore(E, queries, M, idx):
