@@ -11,7 +11,7 @@ from .._validation import as_data_matrix, as_factor, as_generator
 from ..metrics import cluster_recovery
 from ..similarity import cosine_similarity
 from .balance import BALANCE_TOL, balance
-from .gauges import Gauge, align, check_factors, gauge_family, identity_gauge, score_error
+from .gauges import Gauge, _score_error, align, check_factors, gauge_family, identity_gauge
 from .neighbours import _unit, top_neighbours
 from .report import AuditResult, SideAudit, judge
 
@@ -188,7 +188,7 @@ def audit(P, Q, *, labels=None, user_labels=None, top: int = 10, n_queries: int 
         if not family or not all(isinstance(g, Gauge) and g.M_P.shape[0] == k and g.M_Q.shape[0] == k
                                  for g in family):
             raise ValueError(f"gauges must be a non-empty sequence of Gauge with k = {k} rows in M_P and M_Q")
-    errors = [score_error(P, Q, g, seed=i) for i, g in enumerate(family)]
+    errors = [_score_error(P, Q, g, seed=i) for i, g in enumerate(family)]
     rejected = tuple(g.label for g, e in zip(family, errors) if not e <= tol)
     family = [identity_gauge(P.shape[1])] + [g for g, e in zip(family, errors) if e <= tol]
     if len(family) < 2:

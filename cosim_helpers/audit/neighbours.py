@@ -54,7 +54,7 @@ import numpy as np
 from ..similarity import normalize_rows
 
 _DECIMALS = 12
-_BLOCK = 2048  # rows of E per matrix product (16 MB of float32 scores for 1,000 queries)
+_BLOCK = 1024  # rows of E per matrix product (4 MB of float32 scores for 1,000 queries)
 _PENDING = 1 << 20  # candidates collected before a merge (about 20 MB)
 
 
