@@ -185,7 +185,7 @@ def test_blocked_search_is_exact_however_candidates_are_merged_and_split(monkeyp
     E = rng.standard_normal((900, 5))
     Ms = [np.eye(5), rng.standard_normal((5, 5)) + 2 * np.eye(5), rng.standard_normal((5, 3))]
     monkeypatch.setattr(neighbours, "_PENDING", pending)
-    monkeypatch.setattr(neighbours, "_workers", lambda: workers)
+    monkeypatch.setattr(neighbours, "workers", lambda: workers)
     fallbacks = []  # no near-ties here: the fast path alone must be exact, without the reference path
     monkeypatch.setattr(neighbours, "_exact", lambda *args: fallbacks.append(args[1]))
     queries = rng.choice(900, 70, replace=False)

@@ -12,6 +12,7 @@ from ..metrics import cluster_recovery
 from ..similarity import cosine_similarity
 from .balance import BALANCE_TOL, balance
 from .gauges import Gauge, _score_error, align, check_factors, gauge_family, identity_gauge
+from ._threads import thread_map
 from .neighbours import _unit, top_neighbours
 from .report import AuditResult, SideAudit, judge
 
@@ -53,11 +54,13 @@ def _row_spearman(E, queries, cols, Ms):
     drop = np.where(own.any(axis=1), own.argmax(axis=1), nr - 1)
     J = np.arange(nr - 1)[None, :]
     J = J + (J >= drop[:, None])
-    ranks = []
-    for M in Ms:
+
+    def centred_ranks(M):
         C = np.round(cosine_similarity(E[queries] @ M, E[cols] @ M), _DECIMALS)
         R = scipy.stats.rankdata(np.take_along_axis(C, J, 1), axis=1)
-        ranks.append(R - R.mean(axis=1, keepdims=True))
+        return R - R.mean(axis=1, keepdims=True)
+
+    ranks = thread_map(centred_ranks, Ms)
     out = []
     for R in ranks[1:]:
         denom = np.sqrt(np.sum(ranks[0] ** 2, axis=1) * np.sum(R**2, axis=1))

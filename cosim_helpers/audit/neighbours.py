@@ -23,10 +23,8 @@ transformed and normalised once for all transforms (one product with
 ``[M_1 | ... | M_T]``), each block of scores gets one extra pass (its row
 maxima) before almost all of it is discarded, and candidates are merged
 into the running top-K lists in one sort per ``_PENDING`` of them, not per
-block. The transforms are split over one thread per core, each thread
-running with one BLAS thread: numpy releases the GIL in products and
-elementwise passes, and BLAS threads that wait for each other on a busy
-machine cost several times the work they share.
+block. The transforms are split over one thread per core, each running
+its own pass with one BLAS thread (:mod:`._threads`).
 
 Ties: cosines equal to 12 decimals are ties (the rule of
 :mod:`cosim_helpers.metrics`), broken by the smaller row index.
@@ -41,17 +39,13 @@ with a tree reduction (``dask.array.reduction`` with a top-K ``combine``).
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
-import ctypes
-import functools
 import numbers
-import os
 import threading
 
 import numpy as np
 
 from ..similarity import normalize_rows
+from ._threads import thread_map, workers
 
 _DECIMALS = 12
 _BLOCK = 1024  # rows of E per matrix product (4 MB of float32 scores for 1,000 queries)
@@ -75,7 +69,7 @@ def _unit_all(Eb, Mcat, T):
     """``_unit(Eb, M_t, float32)`` for all T transforms at once: one product with ``[M_1 | ... | M_T]``.
 
     Returns a contiguous (T, rows, k') float32 array (one large matrix product
-    instead of T small ones, which matters when BLAS threads compete for cores).
+    instead of T small ones; scaling, rounding and transposing in one pass).
     """
     Y = (Eb @ Mcat).reshape(len(Eb), T, -1)
     norms = np.sqrt(np.einsum("itk,itk->it", Y, Y))
@@ -83,41 +77,6 @@ def _unit_all(Eb, Mcat, T):
     out = np.empty((T, len(Eb), Y.shape[2]), dtype=np.float32)
     np.multiply(Y, norms[:, :, None], out=out.transpose(1, 0, 2), casting="unsafe")  # scale, round, transpose
     return out
-
-
-def _workers() -> int:
-    """Cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-@functools.cache
-def _openblas_local():
-    """OpenBLAS's ``openblas_set_num_threads_local`` (0.3.27+: sets the calling thread's count), or None."""
-    try:
-        with open("/proc/self/maps") as maps:  # the library numpy loaded (Linux)
-            paths = {line.split()[-1] for line in maps if "openblas" in line and ".so" in line}
-    except OSError:
-        return None
-    for path in sorted(paths):
-        try:
-            setter = ctypes.CDLL(path).openblas_set_num_threads_local
-        except (OSError, AttributeError):
-            continue
-        setter.argtypes, setter.restype = [ctypes.c_int], ctypes.c_int
-        return setter
-    return None
-
-
-@contextlib.contextmanager
-def _one_blas_thread():
-    """Matrix products of the calling thread use one BLAS thread (no-op where that cannot be set)."""
-    setter = _openblas_local()
-    previous = None if setter is None else setter(1)
-    try:
-        yield
-    finally:
-        if setter is not None:
-            setter(previous)
 
 
 def _self_positions(queries, start, stop):
@@ -209,16 +168,13 @@ def _search(E, queries, Ms, K, block, report):
 
 
 def _fast(E, queries, Ms, K, block, progress):
-    """:func:`_search` with the transforms split over one worker thread per core.
+    """:func:`_search` with the transforms split over one thread per core (:func:`._threads.thread_map`).
 
-    numpy releases the GIL in matrix products and elementwise passes, so the
-    workers run in parallel; each uses one BLAS thread (:func:`_one_blas_thread`),
-    since BLAS threads that wait for each other on a busy machine cost far
-    more than they save. Returns the candidates (T, nq, K) and thresholds (T, nq).
+    Returns the candidates (T, nq, K) and thresholds (T, nq).
     """
-    n = min(_workers(), len(Ms))
+    n = min(workers(), len(Ms))
     groups = [list(range(w, len(Ms), n)) for w in range(n)]
-    done, lock = [0] * len(groups), threading.Lock()
+    done, lock = [0] * n, threading.Lock()
 
     def run(g):
         def report(rows):
@@ -227,14 +183,11 @@ def _fast(E, queries, Ms, K, block, progress):
                     done[g] = rows
                     progress(min(done), E.shape[0])
 
-        with _one_blas_thread():
-            return _search(E, queries, [Ms[t] for t in groups[g]], K, block, report)
+        return _search(E, queries, [Ms[t] for t in groups[g]], K, block, report)
 
-    with concurrent.futures.ThreadPoolExecutor(len(groups)) as pool:
-        parts = list(pool.map(run, range(len(groups))))
     cand = np.empty((len(Ms), len(queries), K), dtype=np.int64)
     thr = np.empty((len(Ms), len(queries)), dtype=np.float32)
-    for group, (c, t) in zip(groups, parts):
+    for group, (c, t) in zip(groups, thread_map(run, range(n))):
         cand[group], thr[group] = c, t
     return cand, thr
 
