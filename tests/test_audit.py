@@ -196,6 +196,21 @@ def test_blocked_search_is_exact_however_candidates_are_merged_and_split(monkeyp
     assert seen == sorted(seen) and seen[-1] == 900 and not fallbacks
 
 
+def test_a_failing_progress_callback_stops_every_thread_promptly(monkeypatch):
+    monkeypatch.setattr(neighbours, "workers", lambda: 2)
+    calls = []
+
+    def progress(done, total):
+        calls.append(done)
+        if len(calls) == 3:
+            raise RuntimeError("stop here")
+
+    E = np.random.default_rng(0).standard_normal((20_000, 4))
+    with pytest.raises(RuntimeError, match="stop here"):
+        top_neighbours(E, np.arange(50), [np.eye(4), 2 * np.eye(4)], top=3, block=50, progress=progress)
+    assert len(calls) < 20  # of about 2 x 400 reports had the search gone on
+
+
 def test_ties_fall_back_to_the_exact_path():
     E = np.eye(30)   # every cosine between different rows is 0: a 29-way tie
     idx, _ = top_neighbours(E, np.arange(30), top=4)

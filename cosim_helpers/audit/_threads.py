@@ -14,6 +14,7 @@ import contextlib
 import ctypes
 import functools
 import os
+import threading
 
 
 def workers() -> int:
@@ -51,13 +52,38 @@ def one_blas_thread():
             setter(previous)
 
 
-def thread_map(func, items) -> list:
-    """``[func(x) for x in items]``, on one thread per core, each with one BLAS thread."""
+class Stopped(Exception):
+    """Raised by a worker that found its ``stop`` event set."""
+
+
+def thread_map(func, items, stop: threading.Event | None = None) -> list:
+    """``[func(x) for x in items]``, on one thread per core, each with one BLAS thread.
+
+    If a call fails, or the caller is interrupted (Ctrl-C), ``stop`` is set
+    so that the other calls can return early (``func`` polls it and raises
+    :class:`Stopped`); the first failure is raised.
+    """
     items = list(items)
+    stop = threading.Event() if stop is None else stop
 
     def run(item):
-        with one_blas_thread():
-            return func(item)
+        try:
+            with one_blas_thread():
+                return func(item)
+        except BaseException:
+            stop.set()
+            raise
 
     with concurrent.futures.ThreadPoolExecutor(max(1, min(workers(), len(items)))) as pool:
-        return list(pool.map(run, items))
+        futures = [pool.submit(run, item) for item in items]
+        try:
+            concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
+        except BaseException:
+            stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)  # calls not started yet never start
+            raise
+        failed = [f.exception() for f in futures if f.done() and f.exception() is not None]
+        if failed:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise next((exc for exc in failed if not isinstance(exc, Stopped)), failed[0])
+        return [f.result() for f in futures]

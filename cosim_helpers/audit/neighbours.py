@@ -3,8 +3,9 @@
 For an embedding matrix ``E`` (m x k), a set of query rows and a list of
 k x k' transforms ``M_t``, this finds for every (transform, query) the
 ``top`` rows with the largest cosine to the query among all other rows of
-``E M_t`` (book chapter 9). Memory is O(queries x block), time
-O(transforms x queries x m x k).
+``E M_t`` (book chapter 9). Memory is O(queries x block) per thread, plus
+the transforms x queries x K running candidates and a batch of at most
+``_PENDING`` new ones; time O(transforms x queries x m x k).
 
 Two paths give the same answer:
 
@@ -24,7 +25,7 @@ transformed and normalised once for all transforms (one product with
 maxima) before almost all of it is discarded, and candidates are merged
 into the running top-K lists in one sort per ``_PENDING`` of them, not per
 block. The transforms are split over one thread per core, each running
-its own pass with one BLAS thread (:mod:`._threads`).
+its own pass with one BLAS thread (:mod:`cosim_helpers.audit._threads`).
 
 Ties: cosines equal to 12 decimals are ties (the rule of
 :mod:`cosim_helpers.metrics`), broken by the smaller row index.
@@ -45,7 +46,7 @@ import threading
 import numpy as np
 
 from ..similarity import normalize_rows
-from ._threads import thread_map, workers
+from ._threads import Stopped, thread_map, workers
 
 _DECIMALS = 12
 _BLOCK = 1024  # rows of E per matrix product (4 MB of float32 scores for 1,000 queries)
@@ -168,16 +169,18 @@ def _search(E, queries, Ms, K, block, report):
 
 
 def _fast(E, queries, Ms, K, block, progress):
-    """:func:`_search` with the transforms split over one thread per core (:func:`._threads.thread_map`).
+    """:func:`_search` with the transforms split over one thread per core (:func:`~cosim_helpers.audit._threads.thread_map`).
 
     Returns the candidates (T, nq, K) and thresholds (T, nq).
     """
     n = min(workers(), len(Ms))
     groups = [list(range(w, len(Ms), n)) for w in range(n)]
-    done, lock = [0] * n, threading.Lock()
+    done, lock, stop = [0] * n, threading.Lock(), threading.Event()
 
     def run(g):
         def report(rows):
+            if stop.is_set():  # another thread failed, or the caller was interrupted
+                raise Stopped
             if progress is not None:
                 with lock:
                     done[g] = rows
@@ -187,7 +190,7 @@ def _fast(E, queries, Ms, K, block, progress):
 
     cand = np.empty((len(Ms), len(queries), K), dtype=np.int64)
     thr = np.empty((len(Ms), len(queries)), dtype=np.float32)
-    for group, (c, t) in zip(groups, thread_map(run, range(n))):
+    for group, (c, t) in zip(groups, thread_map(run, range(n), stop)):
         cand[group], thr[group] = c, t
     return cand, thr
 
