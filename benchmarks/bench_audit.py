@@ -88,8 +88,8 @@ def main():
     mem_full = peak_gb()
     with open("/proc/loadavg") as handle:
         load = handle.read().split()[0]
-    print(f"full audit (both sides): {t_full:.1f} s wall, {cpu_full:.1f} s CPU (all threads, {workers()} cores), peak memory "
-          f"{mem_full:.2f} GB (targets: < 60 s, < 2 GB); 1-minute load average of the machine {load}",
+    print(f"full audit (both sides): {t_full:.1f} s wall, {cpu_full:.1f} s CPU (all threads, {workers()} cores), "
+          f"peak memory {mem_full:.2f} GB (targets: < 60 s, < 2 GB); 1-minute load average of the machine {load}",
           flush=True)
     print(f"  verdicts: items {result['items'].verdict}, users {result['users'].verdict}; "
           f"largest relative score change {result.score_error:.1e}")

@@ -19,11 +19,11 @@ from cosim_helpers.audit import (
     diagonal_gauge,
     gauge_family,
     general_gauge,
+    neighbours,
     plot_audit,
     power_gauge,
     top_neighbours,
 )
-from cosim_helpers.audit import neighbours
 from cosim_helpers.audit.cli import main
 from cosim_helpers.audit.gauges import align
 from cosim_helpers.data import simulate_clustered

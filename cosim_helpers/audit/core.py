@@ -10,9 +10,9 @@ import scipy.stats
 from .._validation import as_data_matrix, as_factor, as_generator
 from ..metrics import cluster_recovery
 from ..similarity import cosine_similarity
+from ._threads import thread_map
 from .balance import BALANCE_TOL, balance
 from .gauges import Gauge, _score_error, align, check_factors, gauge_family, identity_gauge
-from ._threads import thread_map
 from .neighbours import _unit, top_neighbours
 from .report import AuditResult, SideAudit, judge
 

@@ -150,7 +150,8 @@ def _search(E, queries, Ms, K, block, report):
         stop = min(start + block, m)
         S = buf[:, :stop - start]
         rows_self, cols_self = _self_positions(queries, start, stop)
-        Y = _unit_all(E[start:stop], Mcat, T) if same_width else [_unit(E[start:stop], M, np.float32) for M in Ms]
+        Eb = E[start:stop]
+        Y = _unit_all(Eb, Mcat, T) if same_width else [_unit(Eb, M, np.float32) for M in Ms]
         for t in range(T):
             np.matmul(Z[t], Y[t].T, out=S)
             S[rows_self, cols_self] = -np.inf
@@ -158,7 +159,8 @@ def _search(E, queries, Ms, K, block, report):
             hit = np.flatnonzero(S.max(axis=1) > th)
             if hit.size:
                 sub = S if hit.size == nq else S[hit]
-                r, c = np.divmod(np.flatnonzero(sub > th[hit, None]), sub.shape[1])  # 1-D: faster than 2-D nonzero
+                # flatnonzero, then divmod: several times faster than a 2-D nonzero
+                r, c = np.divmod(np.flatnonzero(sub > th[hit, None]), sub.shape[1])
                 pending.append((hit[r] + t * nq, c + start, sub[r, c]))
                 n_pending += r.size
         if n_pending >= _PENDING or (pending and stop == m):
@@ -169,7 +171,9 @@ def _search(E, queries, Ms, K, block, report):
 
 
 def _fast(E, queries, Ms, K, block, progress):
-    """:func:`_search` with the transforms split over one thread per core (:func:`~cosim_helpers.audit._threads.thread_map`).
+    """:func:`_search` with the transforms split over one thread per core.
+
+    The threads are run by :func:`~cosim_helpers.audit._threads.thread_map`.
 
     Returns the candidates (T, nq, K) and thresholds (T, nq).
     """
