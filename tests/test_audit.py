@@ -19,6 +19,7 @@ from cosim_helpers.audit import (
     diagonal_gauge,
     gauge_family,
     general_gauge,
+    neighbours,
     plot_audit,
     power_gauge,
     top_neighbours,
@@ -175,6 +176,39 @@ def test_blocked_search_matches_the_full_cosine_matrix(k):
     exact_idx, exact_cos = top_neighbours(E, queries, [np.eye(k), M], top=5, exact=True, block=64)
     np.testing.assert_array_equal(idx, exact_idx)
     np.testing.assert_allclose(cos, exact_cos, atol=1e-11)
+
+
+@pytest.mark.parametrize("pending, workers", [(1, 1), (1, 3), (10**9, 2)])
+def test_blocked_search_is_exact_however_candidates_are_merged_and_split(monkeypatch, pending, workers):
+    """Merged after every block (fresh thresholds) or once at the end (stale ones), over 1 to 3 threads."""
+    rng = np.random.default_rng(11)
+    E = rng.standard_normal((900, 5))
+    Ms = [np.eye(5), rng.standard_normal((5, 5)) + 2 * np.eye(5), rng.standard_normal((5, 3))]
+    monkeypatch.setattr(neighbours, "_PENDING", pending)
+    monkeypatch.setattr(neighbours, "workers", lambda: workers)
+    fallbacks = []  # no near-ties here: the fast path alone must be exact, without the reference path
+    monkeypatch.setattr(neighbours, "_exact", lambda *args: fallbacks.append(args[1]))
+    queries = rng.choice(900, 70, replace=False)
+    seen = []
+    idx, _ = top_neighbours(E, queries, Ms, top=6, block=50, progress=lambda done, total: seen.append(done))
+    for t, M in enumerate(Ms):
+        np.testing.assert_array_equal(idx[t], brute_neighbours(E @ M, 6)[queries])
+    assert seen == sorted(seen) and seen[-1] == 900 and not fallbacks
+
+
+def test_a_failing_progress_callback_stops_every_thread_promptly(monkeypatch):
+    monkeypatch.setattr(neighbours, "workers", lambda: 2)
+    calls = []
+
+    def progress(done, total):
+        calls.append(done)
+        if len(calls) == 3:
+            raise RuntimeError("stop here")
+
+    E = np.random.default_rng(0).standard_normal((20_000, 4))
+    with pytest.raises(RuntimeError, match="stop here"):
+        top_neighbours(E, np.arange(50), [np.eye(4), 2 * np.eye(4)], top=3, block=50, progress=progress)
+    assert len(calls) < 20  # of about 2 x 400 reports had the search gone on
 
 
 def test_ties_fall_back_to_the_exact_path():

@@ -12,7 +12,8 @@ Modules: :mod:`~cosim_helpers.audit.gauges` (the family),
 :mod:`~cosim_helpers.audit.balance` (the weight-decay gauge),
 :mod:`~cosim_helpers.audit.neighbours` (blocked top-k search),
 :mod:`~cosim_helpers.audit.core` (the audit), :mod:`~cosim_helpers.audit.report`
-(results and verdict), :mod:`~cosim_helpers.audit.figure`, :mod:`~cosim_helpers.audit.cli`.
+(results and verdict), :mod:`~cosim_helpers.audit.figure`, :mod:`~cosim_helpers.audit.cli`,
+:mod:`~cosim_helpers.audit._threads` (one thread per core for the heavy loops).
 """
 
 from .balance import Balance, balance

@@ -10,8 +10,9 @@ import scipy.stats
 from .._validation import as_data_matrix, as_factor, as_generator
 from ..metrics import cluster_recovery
 from ..similarity import cosine_similarity
+from ._threads import thread_map
 from .balance import BALANCE_TOL, balance
-from .gauges import Gauge, align, check_factors, gauge_family, identity_gauge, score_error
+from .gauges import Gauge, _score_error, align, check_factors, gauge_family, identity_gauge
 from .neighbours import _unit, top_neighbours
 from .report import AuditResult, SideAudit, judge
 
@@ -53,11 +54,13 @@ def _row_spearman(E, queries, cols, Ms):
     drop = np.where(own.any(axis=1), own.argmax(axis=1), nr - 1)
     J = np.arange(nr - 1)[None, :]
     J = J + (J >= drop[:, None])
-    ranks = []
-    for M in Ms:
+
+    def centred_ranks(M):
         C = np.round(cosine_similarity(E[queries] @ M, E[cols] @ M), _DECIMALS)
         R = scipy.stats.rankdata(np.take_along_axis(C, J, 1), axis=1)
-        ranks.append(R - R.mean(axis=1, keepdims=True))
+        return R - R.mean(axis=1, keepdims=True)
+
+    ranks = thread_map(centred_ranks, Ms)
     out = []
     for R in ranks[1:]:
         denom = np.sqrt(np.sum(ranks[0] ** 2, axis=1) * np.sum(R**2, axis=1))
@@ -188,7 +191,7 @@ def audit(P, Q, *, labels=None, user_labels=None, top: int = 10, n_queries: int 
         if not family or not all(isinstance(g, Gauge) and g.M_P.shape[0] == k and g.M_Q.shape[0] == k
                                  for g in family):
             raise ValueError(f"gauges must be a non-empty sequence of Gauge with k = {k} rows in M_P and M_Q")
-    errors = [score_error(P, Q, g, seed=i) for i, g in enumerate(family)]
+    errors = [_score_error(P, Q, g, seed=i) for i, g in enumerate(family)]
     rejected = tuple(g.label for g, e in zip(family, errors) if not e <= tol)
     family = [identity_gauge(P.shape[1])] + [g for g, e in zip(family, errors) if e <= tol]
     if len(family) < 2:

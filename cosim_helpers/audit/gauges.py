@@ -210,6 +210,11 @@ def score_error(P, Q, gauge: Gauge, *, sample: int = 500, seed=0) -> float:
     the transformed factors themselves, not from ``M_P M_Qᵀ``.
     """
     P, Q = check_factors(P, Q)
+    return _score_error(P, Q, gauge, sample, seed)
+
+
+def _score_error(P, Q, gauge, sample=500, seed=0):
+    """:func:`score_error` of factors already checked (checking costs a pass over them)."""
     rng = as_generator(seed)
     rows_P = np.sort(rng.choice(P.shape[0], min(sample, P.shape[0]), replace=False))
     rows_Q = np.sort(rng.choice(Q.shape[0], min(sample, Q.shape[0]), replace=False))
