@@ -4,13 +4,13 @@ Objective 1 (paper Eq. 1) depends on ``A, B`` only through ``M = ABᵀ``, so its
 minimisers form a family ``(ÂG, B̂G⁻ᵀ)`` (book chapter 4). An optimiser
 started somewhere lands on *one* member. Chapter 11 shows which:
 
-* Gradient flow keeps the k x k matrix :func:`balance` ``Q = AᵀA − BᵀB``
-  constant (chapter 11 derives it). A small start has ``Q ≈ 0`` and lands
+* Gradient flow keeps the k x k imbalance :func:`balance` ``Θ = AᵀA − BᵀB``
+  constant (chapter 11 derives it). A small start has ``Θ ≈ 0`` and lands
   near the balanced optimum, whose item cosines are those of the symmetric
   closed form (paper Eq. 5); an unbalanced start lands elsewhere.
-* Plain gradient descent with step ``η`` changes ``Q`` by exactly
+* Plain gradient descent with step ``η`` changes ``Θ`` by exactly
   ``η²(∇_Aᵀ∇_A − ∇_Bᵀ∇_B)`` per step; adaptive optimisers (Adam, RMSprop,
-  Adagrad) rescale the gradient entry by entry and do not keep ``Q`` at all.
+  Adagrad) rescale the gradient entry by entry and do not keep ``Θ`` at all.
 
 :class:`Optimiser` implements these update rules on lists of arrays (it is
 also used for the small deep models of :mod:`cosim_helpers.deep`);
@@ -36,11 +36,11 @@ METHODS = ("gd", "adam", "rmsprop", "adagrad")
 
 
 def balance(A, B) -> np.ndarray:
-    """The k x k matrix ``Q = AᵀA − BᵀB`` that gradient flow keeps constant.
+    """The k x k imbalance ``Θ = AᵀA − BᵀB`` that gradient flow keeps constant.
 
     For any loss that depends on ``(A, B)`` only through ``ABᵀ`` (objective
-    1, paper Eq. 1), ``dQ/dt = 0`` along the gradient flow (book chapter 11,
-    proposition "conserved balance"). ``Q = 0`` characterises the balanced
+    1, paper Eq. 1), ``dΘ/dt = 0`` along the gradient flow (book chapter 11,
+    proposition "conserved balance"). ``Θ = 0`` characterises the balanced
     optimum among all ``(ÂG, B̂G⁻ᵀ)``.
 
     Parameters

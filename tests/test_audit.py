@@ -252,6 +252,13 @@ def test_verdicts_objective1_arbitrary_objective2_determined_up_to_rotation():
     assert np.ptp(r1["items"].recovery) > 0.05
     text, page = repr(r1), r1._repr_html_()
     assert "ARBITRARY" in text and "cluster recovery" in text and "<table>" in page
+    # The verdicts' wording (chapter 9, "How to read the verdict"): the *factors* are fixed up to
+    # a rotation, which changes no cosine; an unbalanced result may also mean training stopped early.
+    why1, why2 = r1["items"].explanation, r2["items"].explanation
+    assert "no weight decay trained to convergence chose these factors" in why1
+    assert "training stopped before convergence" in why1 and "no such penalty fixed them" not in why1
+    assert "the factors are fixed up to a rotation, which changes no cosine" in why2
+    assert "cosines are fixed up to a rotation" not in why2 and "changes none" not in why2
     json.dumps(r1.to_dict())
     fig = plot_audit(r1)
     assert len(fig.axes) == 2

@@ -23,7 +23,7 @@ def _grad_step_balance_change(X, A, B, lam, objective, eta):
 
 
 def test_gradient_flow_keeps_the_balance_of_objective1_but_not_of_objective2():
-    # d/dt Q along -grad is the first-order term of Q(A - h dA, B - h dB) - Q(A, B).
+    # dΘ/dt along -grad is the first-order term of Θ(A - h dA, B - h dB) - Θ(A, B).
     X = random_data(0, n=25, p=6)
     rng = np.random.default_rng(1)
     A, B = rng.standard_normal((6, 3)), rng.standard_normal((6, 3))
@@ -78,7 +78,7 @@ def test_rmsprop_and_adagrad_first_steps_by_hand():
 
 
 def test_adaptive_steps_change_the_balance_at_first_order():
-    # Adam's first step is -lr * sign(g) (up to eps): not a gradient step, so Q moves by O(lr).
+    # Adam's first step is -lr * sign(g) (up to eps): not a gradient step, so Θ moves by O(lr).
     X = random_data(4, n=25, p=6)
     rng = np.random.default_rng(5)
     A, B = rng.standard_normal((6, 3)), rng.standard_normal((6, 3))
@@ -128,7 +128,7 @@ def test_landing_rescaling_has_the_requested_balance():
 
 def test_gradient_descent_lands_where_the_balance_says():
     # From an orthonormal start with balance cI, gradient descent reaches the minimum near the
-    # rescaling D of landing_rescaling; the gap is the O(lr) drift of Q of a finite step, so it
+    # rescaling D of landing_rescaling; the gap is the O(lr) drift of Θ of a finite step, so it
     # shrinks with the step (the flow limit). A balanced small start lands on the symmetric optimum.
     X = random_data(7, n=60, p=8) * np.array([4.0, 2.5, 1.5, 1, 1, 1, 1, 1])  # spread-out spectrum
     lam, k = 150.0, 3

@@ -87,10 +87,12 @@ def judge(side: SideAudit, bal: Balance) -> tuple[str, str]:
     if bal.balanced:
         why = (f"the factors are balanced (P^T P = Q^T Q up to {bal.saved_fraction:.1%} of the penalty), "
                "the gauge that weight decay lambda(|P|^2 + |Q|^2) selects; if the model was trained with "
-               f"it, cosines are fixed up to a rotation, which changes none. Without it: {moved}.")
+               "it to convergence, the factors are fixed up to a rotation, which changes no cosine. "
+               f"Without it: {moved}.")
         return "determined up to rotation", why
-    why = (f"{moved}; weight decay would not choose these factors (balancing saves "
-           f"{bal.saved_fraction:.1%} of the penalty), so no such penalty fixed them.")
+    why = (f"{moved}; no weight decay trained to convergence chose these factors (balancing saves "
+           f"{bal.saved_fraction:.1%} of the penalty), so either the loss had no such penalty or "
+           "training stopped before convergence.")
     if float(np.median(side.nn_changed)) <= FRAGILE_NN and jac >= FRAGILE_JACCARD:
         return "fragile", "cosine neighbours are fragile: " + why
     return "arbitrary", "cosine neighbours are arbitrary: " + why
