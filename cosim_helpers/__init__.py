@@ -17,11 +17,18 @@ Modules (each named for one idea):
 - :mod:`~cosim_helpers.remedies`   the paper's remedies (chapter 6)
 - :mod:`~cosim_helpers.cosine_model` remedy 1, a model trained on cosine similarity (chapter 6)
 - :mod:`~cosim_helpers.tables`     plain-text tables for printed output
-- :mod:`~cosim_helpers.experiments` Figure 1, scores over seeds, the D-sweep (chapters 7, 8)
+- :mod:`~cosim_helpers.experiments` Figure 1, scores over seeds, the D-sweep (chapter 7)
+- :mod:`~cosim_helpers.sensitivity` the Figure-1 reading under other simulator choices (chapter 7)
+- :mod:`~cosim_helpers.probe`      the practitioner's rescaling probe (chapter 8)
 - :mod:`~cosim_helpers.widgets`    ipywidgets explorers and their static HTML twins (a subpackage)
 - :mod:`~cosim_helpers.audit`      the gauge audit of your own embeddings and ``cosim-audit`` (chapter 9)
+- :mod:`~cosim_helpers.real_data`  WordNet noun data and its embeddings (chapter 10)
+- :mod:`~cosim_helpers.gauge_dynamics` which gauge gradient training picks (chapter 11)
+- :mod:`~cosim_helpers.deep`       small autoencoders with dropout, weight decay or layer norm (chapter 11)
+- :mod:`~cosim_helpers.reproduction` reproducing a paper's numbers honestly (chapter 11)
+- :mod:`~cosim_helpers.twin_a11y`  accessible names for the static twins' frames
 
 Input checks shared by all of them live in ``cosim_helpers._validation``.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # = pyproject.toml's version (tests/test_release.py)

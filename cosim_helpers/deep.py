@@ -1,7 +1,8 @@
 """A small nonlinear autoencoder, three regularisers, and the gauge each leaves (chapter 11).
 
-The paper's conclusions (Section 5) expect deep models to suffer "similar
-problems, if not larger ones". Book chapter 11 tests that on the smallest
+The paper's conclusions (§5) caution that deep models, which mix several
+regularisers, can make the cosines of their embeddings even more opaque
+(our paraphrase). Book chapter 11 tests that on the smallest
 deep relative of the paper's ``X ≈ XABᵀ``: one nonlinear layer,
 
     user embedding ``h_u = φ(x_u A)`` (k numbers), score ``s_ui = ⟨h_u, b_i⟩``,

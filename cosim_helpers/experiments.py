@@ -1,8 +1,9 @@
 """The paper's experiment (§4, Figure 1) and the book's extensions of it.
 
 Book chapter 7 reproduces Figure 1 of Steck, Ekanadham & Kallus at the
-paper's scale and then goes beyond it; chapter 8 uses :func:`rescaling_probe`
-for its practitioner's checklist. Everything here is built from the closed
+paper's scale and then goes beyond it (the sensitivity study lives in
+:mod:`cosim_helpers.sensitivity`; chapter 8's practitioner's probe in
+:mod:`cosim_helpers.probe`). Everything here is built from the closed
 forms of :mod:`cosim_helpers.models`, and every function that needs the SVD
 of ``X`` accepts a precomputed one (``svd=``), so that one decomposition per
 data set serves every panel, rescaling and sweep value.
@@ -45,12 +46,10 @@ from ._validation import (
     ROW_BLOCK,
     as_data_matrix,
     as_factor,
-    as_generator,
     as_vector,
     check_int,
     check_labels,
     check_nonnegative,
-    check_positive,
     check_rank,
     check_real,
     check_singular_values,
@@ -59,7 +58,6 @@ from ._validation import (
 from .data import cluster_similarity, simulate_clustered
 from .metrics import cluster_recovery
 from .models import fit_objective1, fit_objective2, rescale, shrinkage_objective1
-from .remedies import matched_lambda
 from .similarity import cosine_similarity
 from .spectral import Spectrum, top_singular
 
@@ -151,31 +149,6 @@ class SeedStudy(NamedTuple):
     sweep: np.ndarray | None
     trends: dict
     sweep_trend: np.ndarray | None
-
-
-class ProbeResult(NamedTuple):
-    """Output of :func:`rescaling_probe`.
-
-    Attributes
-    ----------
-    D : numpy.ndarray, shape (k,)
-        The random diagonal that was applied.
-    product_change : float
-        ``max |ABᵀ − (AD)(BD⁻¹)ᵀ|``: zero up to round-off, since ``ABᵀ`` is
-        invariant by construction (a sanity check of the probe itself).
-    cosine_change : float
-        ``max |cosSim(B, B) − cosSim(BD⁻¹, BD⁻¹)|``, the largest change of an
-        item-item cosine.
-    loss_change : float or None
-        ``loss(AD, BD⁻¹) − loss(A, B)`` if a loss was given: zero for an
-        objective with a D-freedom (objective 1), positive at the optimum of
-        one without (objective 2).
-    """
-
-    D: np.ndarray
-    product_change: float
-    cosine_change: float
-    loss_change: float | None
 
 
 def _spectrum_for(X, k: int, svd) -> Spectrum:
@@ -534,145 +507,6 @@ def run_seeds(seeds, *, k: int = PAPER_K, lam1: float = PAPER_LAM1, lam2: float 
     return SeedStudy(seeds, scores, n_kept, alphas, sweep, trends, sweep_trend)
 
 
-#: Our own simulator choices varied by the sensitivity study of chapter 7:
-#: name -> keyword arguments of :func:`~cosim_helpers.data.simulate_clustered`
-#: ("baseline" is the book's default set-up).
-SENSITIVITY_SETTINGS = {
-    "baseline": {},
-    "k_u cap 100": {"max_items_per_user": 100},
-    "k_u cap 1000": {"max_items_per_user": 1000},
-    "Dirichlet 0.1": {"user_concentration": 0.1},
-    "Dirichlet 2": {"user_concentration": 2.0},
-    "Pareto popularity": {"popularity_law": "pareto"},
-}
-
-
-class SensitivityRow(NamedTuple):
-    """One simulator setting and one choice of λ in :func:`sensitivity_study`.
-
-    Attributes
-    ----------
-    setting : str
-        A key of the ``settings`` passed to :func:`sensitivity_study`.
-    lam_choice : str
-        ``"paper"`` (``λ₁, λ₂`` as given) or ``"matched"`` (carried over from
-        the baseline data with :func:`~cosim_helpers.remedies.matched_lambda`).
-    lam1, lam2 : float
-    n_kept : int
-        Top-k singular values above ``λ₂`` (dimensions objective 2 keeps).
-    scores : dict str -> float
-        Cluster recovery of every key of :data:`RESCALINGS` and of ``"obj2"``.
-    trends : dict str -> float
-        :func:`scale_correlation` of every key of :data:`RESCALINGS`.
-    sweep, sweep_trend : numpy.ndarray, shape (n_alphas,)
-        :func:`power_sweep` and :func:`power_sweep_trend`.
-    """
-
-    setting: str
-    lam_choice: str
-    lam1: float
-    lam2: float
-    n_kept: int
-    scores: dict
-    trends: dict
-    sweep: np.ndarray
-    sweep_trend: np.ndarray
-
-    @property
-    def order_holds(self) -> bool:
-        """Whether the plotted rescalings score (a) < (b) < (c)."""
-        return bool(self.scores["B=V"] < self.scores["symmetric"] < self.scores["A=V"])
-
-    @property
-    def obj2_highest(self) -> bool:
-        """Whether objective 2 scores at least as high as every rescaling of objective 1, swept ones included."""
-        obj1 = [self.scores[key] for key in RESCALINGS] + list(self.sweep)
-        return bool(self.scores["obj2"] >= max(obj1))
-
-    @property
-    def d_range(self) -> tuple:
-        """:func:`score_range` over the named rescalings and the sweep."""
-        return score_range(np.concatenate([[self.scores[key] for key in RESCALINGS], self.sweep]))
-
-    @property
-    def reasonable_range(self) -> tuple:
-        """:func:`score_range` over the members that are not anti-correlated with ``σ``."""
-        return score_range(np.concatenate([[self.scores[key] for key in RESCALINGS], self.sweep]),
-                           np.concatenate([[self.trends[key] for key in RESCALINGS], self.sweep_trend]))
-
-
-def sensitivity_study(settings=None, *, seed=0, alphas=None, k: int = PAPER_K, lam1: float = PAPER_LAM1,
-                      lam2: float = PAPER_LAM2, baseline: str = "baseline", min_lam_change: float = 0.05,
-                      **common) -> tuple:
-    """Figure-1 scores and the D-sweep under other choices of the simulator (book chapter 7).
-
-    The paper leaves the ``k_u`` cap, the distribution of the user
-    preferences and the form of the item power law open (§4); our values are
-    choices. For each setting this simulates one data set (``seed``), takes
-    one SVD, and scores every named rescaling, objective 2 and the D-sweep
-    twice: at the given ``λ₁, λ₂`` ("paper") and at ``λ`` carried over from
-    the baseline data of the same seed by
-    :func:`~cosim_helpers.remedies.matched_lambda` ("matched": fixed relative
-    to ``‖X‖²_F`` for objective 1 and ``‖X‖_F`` for objective 2). The
-    "matched" row is computed only where a matched ``λ`` differs from the
-    given one by more than ``min_lam_change`` (relative); elsewhere (always
-    for the baseline) the "paper" row stands for both.
-
-    Parameters
-    ----------
-    settings : dict str -> dict, optional
-        Setting name -> keyword arguments of
-        :func:`~cosim_helpers.data.simulate_clustered`; default
-        :data:`SENSITIVITY_SETTINGS`. Must contain ``baseline``.
-    seed : int
-        One seed for every setting.
-    alphas : array_like of float, optional
-        Exponents of the sweep; default ``−4, −3, …, 4``.
-    k, lam1, lam2 : as in :func:`figure1_panels`
-    baseline : str
-        The setting that the matched λ are carried over from.
-    min_lam_change : float
-        See above (default 5%).
-    **common
-        Further keyword arguments for every simulation (e.g. ``n_users``).
-
-    Returns
-    -------
-    tuple of SensitivityRow
-        In the order of ``settings``; per setting "paper" then "matched".
-    """
-    settings = SENSITIVITY_SETTINGS if settings is None else settings
-    if not isinstance(settings, dict) or not settings:
-        raise TypeError("settings must be a non-empty dict of name -> simulate_clustered keyword arguments")
-    if baseline not in settings:
-        raise ValueError(f"settings must contain the baseline {baseline!r}")
-    if "seed" in common or any("seed" in kwargs for kwargs in settings.values()):
-        raise TypeError("pass the seed through `seed`, not in the settings")
-    seed = check_int(seed, "seed", 0)
-    alphas = np.linspace(-4.0, 4.0, 9) if alphas is None else as_vector(alphas, "alphas")
-    lam1 = check_nonnegative(lam1, "lam1")
-    lam2 = check_nonnegative(lam2, "lam2")
-    min_lam_change = check_nonnegative(min_lam_change, "min_lam_change")
-    base = simulate_clustered(seed=int(seed), **common, **settings[baseline])
-    rows = []
-    for name, kwargs in settings.items():
-        X, clusters, _ = base if name == baseline else simulate_clustered(seed=int(seed), **common, **kwargs)
-        svd = top_singular(X, k)
-        choices = [("paper", lam1, lam2)]
-        l1, l2 = matched_lambda(lam1, base.X, X, 1), matched_lambda(lam2, base.X, X, 2)
-        if max(abs(l1 - lam1) / max(lam1, 1e-300), abs(l2 - lam2) / max(lam2, 1e-300)) > min_lam_change:
-            choices.append(("matched", l1, l2))
-        for choice, l1, l2 in choices:
-            panels = figure1_panels(X, clusters, k=k, lam1=l1, lam2=l2, rescalings=tuple(RESCALINGS), svd=svd)
-            sym = next(panel for panel in panels if panel.key == "symmetric")
-            trends = {panel.key: scale_correlation(panel.B, svd.s[:k]) for panel in panels if panel.D is not None}
-            rows.append(SensitivityRow(
-                name, choice, l1, l2, int(np.sum(svd.s[:k] > l2)), panel_scores(panels, clusters), trends,
-                power_sweep(X, clusters, alphas, k=k, lam=l1, svd=svd),
-                power_sweep_trend(sym.A, sym.B, svd.s[:k], alphas)))
-    return tuple(rows)
-
-
 def mean_sd(values) -> tuple:
     """Mean and sample standard deviation (``ddof = 1``) of a 1-D array.
 
@@ -736,45 +570,3 @@ def max_prediction_change(X, A, B, A2, B2) -> float:
         rows = slice(start, start + ROW_BLOCK)
         worst = max(worst, float(np.max(np.abs(P[rows] @ B.T - P2[rows] @ B2.T))))
     return worst
-
-
-def rescaling_probe(A, B, *, loss=None, D=None, spread: float = 1.0, seed=0) -> ProbeResult:
-    """Does a diagonal rescaling move the item cosines, and does it cost loss?
-
-    The practitioner's test of book chapter 8: replace ``(A, B)`` by
-    ``(AD, BD⁻¹)``, which leaves every dot product ``(XA)_u · b_i`` unchanged,
-    and report how much the item-item cosines move and (if a training loss is
-    given) how much the loss moves. A cosine change with zero loss change
-    means the cosines are not determined by the trained model.
-
-    Parameters
-    ----------
-    A, B : array_like, shape (p, k)
-    loss : callable (A, B) -> float, optional
-        The training loss, e.g. ``lambda A, B: loss_objective1(X, A, B, lam)``.
-    D : array_like, shape (k,), optional
-        The diagonal to apply; by default ``exp(U(−spread, spread))`` drawn
-        with ``seed``.
-    spread : float
-        Half-width of the log-uniform default ``D`` (> 0).
-    seed : int, None or numpy.random.Generator
-
-    Returns
-    -------
-    ProbeResult
-    """
-    A = as_factor(A, "A")
-    B = as_factor(B, "B", rows=A.shape[0], cols=A.shape[1])
-    if loss is not None and not callable(loss):
-        raise TypeError(f"loss must be callable or None, got {type(loss).__name__}")
-    if D is None:
-        spread = check_positive(spread, "spread")
-        rng = as_generator(seed)
-        D = np.exp(rng.uniform(-spread, spread, size=A.shape[1]))
-    A2, B2 = rescale(A, B, D)
-    D = np.asarray(D, dtype=np.float64).copy()
-    product_change = float(np.max(np.abs(A @ B.T - A2 @ B2.T)))
-    cosine_change = float(np.max(np.abs(cosine_similarity(B) - cosine_similarity(B2))))
-    loss_change = None if loss is None else float(loss(A2, B2) - loss(A, B))
-    return ProbeResult(D, product_change, cosine_change, loss_change)
-

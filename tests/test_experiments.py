@@ -17,7 +17,6 @@ from cosim_helpers.experiments import (
     RESCALING_NAMES,
     RESCALINGS,
     Panel,
-    SensitivityRow,
     figure1_panels,
     max_prediction_change,
     mean_sd,
@@ -26,15 +25,15 @@ from cosim_helpers.experiments import (
     power_sweep,
     power_sweep_trend,
     rescaling_diagonal,
-    rescaling_probe,
     rescaling_scores,
     run_seeds,
     scale_correlation,
     score_range,
-    sensitivity_study,
     within_between_means,
 )
 from cosim_helpers.models import fit_objective1, fit_objective2, loss_objective1, loss_objective2
+from cosim_helpers.probe import rescaling_probe
+from cosim_helpers.sensitivity import SensitivityRow, sensitivity_study
 from cosim_helpers.similarity import cosine_similarity
 from cosim_helpers.spectral import top_singular
 

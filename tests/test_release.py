@@ -20,6 +20,12 @@ def test_citation_file_carries_the_package_version():
     assert set(cff["license"]) == {"MIT", "CC-BY-4.0"}
 
 
+def test_package_reports_the_project_version():
+    import cosim_helpers
+
+    assert cosim_helpers.__version__ == project_version()
+
+
 def test_changelog_has_an_entry_for_the_version():
     text = (ROOT / "CHANGELOG.md").read_text()
     heads = re.findall(r"^## \[([^\]]+)\](.*)$", text, flags=re.MULTILINE)
