@@ -11,9 +11,10 @@ with ``φ`` the leaky ReLU (slope :data:`LEAK` below zero) applied entry by entr
 embeddings the rows of ``B``, trained in one of three ways (:data:`VARIANTS`):
 
 ``"dropout"``
-    inverted dropout on the k hidden units with keep probability ``q``, in
-    its expected form: ``E‖x − (m⊙h/q)Bᵀ‖² = ‖x − hBᵀ‖² + α Σ_j h_j²‖B_{:,j}‖²``
-    with ``α = (1 − q)/q`` (a product-type penalty, like the paper's
+    inverted dropout on the k hidden units with dropout rate ``q`` (each unit
+    kept with probability ``1 − q``, as in chapter 3), in its expected form:
+    ``E‖x − (m⊙h/(1 − q))Bᵀ‖² = ‖x − hBᵀ‖² + α Σ_j h_j²‖B_{:,j}‖²``
+    with ``α = q/(1 − q)`` (a product-type penalty, like the paper's
     objective 1).
 ``"weight_decay"``
     ``α(‖A‖² + ‖B‖²)`` added to the loss (an L2 penalty, as in the paper's
@@ -180,7 +181,7 @@ def train_autoencoder(X_train, X_val, k: int, variant: str, alpha: float, *, see
     variant : str
         One of :data:`VARIANTS`.
     alpha : float
-        Penalty weight: ``(1 − q)/q`` for dropout with keep probability q
+        Penalty weight: ``q/(1 − q)`` for dropout with dropout rate q
         (``"dropout"`` and ``"layer_norm"``), the weight decay for
         ``"weight_decay"``.
     seed : int, None or numpy.random.Generator

@@ -25,7 +25,7 @@ def _factors(seed=1, p=7, k=3):
 
 
 def test_dropout_penalty_is_the_expectation_over_all_masks():
-    # Enumerate the 2^k keep/drop masks of inverted dropout (keep probability q) on the hidden units.
+    # Enumerate the 2^k keep/drop masks of inverted dropout (dropout rate q: keep with 1 - q) on the hidden units.
     X = _data()
     A, B = _factors()
     q = 0.7
@@ -33,9 +33,9 @@ def test_dropout_penalty_is_the_expectation_over_all_masks():
     expected = 0.0
     for mask in itertools.product([0, 1], repeat=3):
         m = np.array(mask)
-        prob = np.prod(np.where(m == 1, q, 1 - q))
-        expected += prob * np.sum((X - (H * m / q) @ B.T) ** 2)
-    assert loss(X, A, B, "dropout", (1 - q) / q) == pytest.approx(expected, rel=1e-12)
+        prob = np.prod(np.where(m == 1, 1 - q, q))
+        expected += prob * np.sum((X - (H * m / (1 - q)) @ B.T) ** 2)
+    assert loss(X, A, B, "dropout", q / (1 - q)) == pytest.approx(expected, rel=1e-12)
 
 
 def test_embeddings_are_leaky_relu_and_layer_norm_by_hand():
