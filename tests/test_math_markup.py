@@ -59,7 +59,7 @@ def test_built_pages_show_no_stray_dollar_next_to_math(book_html):
     stray = re.compile(r'\$<span class="math|</span>\$')
     bad = {}
     for page in sorted((book_html / "book").glob("*.html")):
-        prose = re.sub(r"<pre.*?</pre>", "", page.read_text(), flags=re.S)
+        prose = re.sub(r"<pre.*?</pre>", "", page.read_text(), flags=re.DOTALL)
         if stray.search(prose):
             bad[page.name] = len(stray.findall(prose))
     assert not bad, bad
