@@ -79,6 +79,20 @@ def test_moodle_folder_and_duplicates(tmp_path):
     assert len(problems) == 1 and problems[0].startswith("ben/ps1: 2 files")
 
 
+def test_inbox_never_overwrites_a_different_notebook(tmp_path):
+    roster = lms.read_roster(_canvas_roster(tmp_path / "roster.csv"))
+    inbox = tmp_path / "inbox"
+    first, _ = lms.import_download(_download(tmp_path), roster, inbox, ASSIGNMENTS)
+    again, problems = lms.import_download(_download(tmp_path), roster, inbox, ASSIGNMENTS)
+    assert again == first and len(problems) == 4        # the same download again: same files, nothing new
+    edited = inbox / "ada" / "ps1" / "ps1.ipynb"
+    edited.write_bytes(edited.read_bytes() + b"\n")
+    before = edited.read_bytes()
+    written, problems = lms.import_download(_download(tmp_path), roster, inbox, ASSIGNMENTS)
+    assert edited not in written and edited.read_bytes() == before
+    assert any(p.startswith("ada/ps1:") and "already holds a different notebook" in p for p in problems)
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("name,email\nAda,a@x\n", "need the columns"),
     ("lms_id,student_id\n1,ada\n1,ben\n", "LMS id 1 appears twice"),

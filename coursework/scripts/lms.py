@@ -191,6 +191,11 @@ def import_download(download: Path, roster: Roster, out: Path, assignments: list
                             "keep one in the download: skipped")
             continue
         target = out / student / ps / f"{ps}.ipynb"
+        if target.exists() and target.read_bytes() != files[0][1]:
+            # nothing lost: an earlier import (or a hand-fixed notebook) is never overwritten
+            problems.append(f"{student}/{ps}: {target} already holds a different notebook: kept it, "
+                            f"skipped {files[0][0]} (move the old one away to import this)")
+            continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(files[0][1])
         written.append(target)
