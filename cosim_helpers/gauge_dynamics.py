@@ -4,10 +4,16 @@ Objective 1 (paper Eq. 1) depends on ``A, B`` only through ``M = ABᵀ``, so its
 minimisers form a family ``(ÂG, B̂G⁻ᵀ)`` (book chapter 4). An optimiser
 started somewhere lands on *one* member. Chapter 11 shows which:
 
-* Gradient flow keeps the k x k imbalance :func:`balance` ``Θ = AᵀA − BᵀB``
-  constant (chapter 11 derives it). A small start has ``Θ ≈ 0`` and lands
-  near the balanced optimum, whose item cosines are those of the symmetric
-  closed form (paper Eq. 5); an unbalanced start lands elsewhere.
+* Gradient flow keeps the k x k imbalance :func:`imbalance` ``Θ = AᵀA − BᵀB``
+  constant (chapter 11 derives it). For a scalar start ``Θ₀ = cI`` this
+  fixes the landing: every minimiser with that imbalance has the item
+  cosines of :func:`landing_rescaling` (``c = 0``, e.g. a small start: the
+  symmetric closed form of paper Eq. 5). For a non-scalar ``Θ₀`` it does
+  not: the minimisers with a given ``Θ`` form a set of dimension
+  ``k(k − 1)/2`` along which the cosines move (chapter 11's counterexample).
+* A penalty on the factors is not a function of ``ABᵀ`` and makes ``Θ``
+  move: weight decay ``μ(‖A‖² + ‖B‖²)`` gives ``dΘ/dt = −4μΘ``, objective
+  2's penalty ``−4λ((XA)ᵀXA − BᵀB)`` (chapter 11).
 * Plain gradient descent with step ``η`` changes ``Θ`` by exactly
   ``η²(∇_Aᵀ∇_A − ∇_Bᵀ∇_B)`` per step; adaptive optimisers (Adam, RMSprop,
   Adagrad) rescale the gradient entry by entry and do not keep ``Θ`` at all.
@@ -35,13 +41,15 @@ from .spectral import gram
 METHODS = ("gd", "adam", "rmsprop", "adagrad")
 
 
-def balance(A, B) -> np.ndarray:
+def imbalance(A, B) -> np.ndarray:
     """The k x k imbalance ``Θ = AᵀA − BᵀB`` that gradient flow keeps constant.
 
     For any loss that depends on ``(A, B)`` only through ``ABᵀ`` (objective
     1, paper Eq. 1), ``dΘ/dt = 0`` along the gradient flow (book chapter 11,
-    proposition "conserved balance"). ``Θ = 0`` characterises the balanced
-    optimum among all ``(ÂG, B̂G⁻ᵀ)``.
+    proposition "conserved balance"). Among the minimisers ``(ÂG, B̂G⁻ᵀ)``,
+    ``Θ = 0`` holds exactly for orthogonal ``G`` (the balanced optimum). The
+    name differs from the audit's ``balance`` (:mod:`cosim_helpers.audit`),
+    which balances a trained ``(P, Q)`` (chapter 9).
 
     Parameters
     ----------
@@ -87,7 +95,7 @@ class Optimiser:
     -----
     The three adaptive rules divide each gradient *entry* by its own running
     scale, so an update is no longer ``−η∇``: that is why they do not keep
-    :func:`balance` (book chapter 11).
+    :func:`imbalance` (book chapter 11).
     """
 
     def __init__(self, method: str, lr: float, *, beta1: float = 0.9, beta2: float = 0.999,
@@ -169,7 +177,7 @@ def random_start(p: int, k: int, scale_A: float, scale_B: float | None = None, *
     scale_A, scale_B : float
         Entries are ``N(0, scale²)`` (``scale_B`` defaults to ``scale_A``).
         With ``orthonormal=True`` the columns are instead orthonormal and
-        multiplied by the scale, so that ``balance(A₀, B₀)`` is exactly
+        multiplied by the scale, so that ``imbalance(A₀, B₀)`` is exactly
         ``(scale_A² − scale_B²) I``.
     orthonormal : bool
     seed : int, None or numpy.random.Generator
@@ -263,15 +271,18 @@ def train_factors(X, lam: float, A0, B0, *, method: str = "gd", lr: float, max_s
 
 
 def landing_rescaling(w, c: float) -> np.ndarray:
-    """The diagonal ``D`` with ``balance(ÂD, B̂D⁻¹) = cI`` for the symmetric optimum.
+    """The diagonal ``D`` with ``imbalance(ÂD, B̂D⁻¹) = cI`` for the symmetric optimum.
 
     With ``Â = B̂ = V_k W^{1/2}`` (paper Eq. 5, ``W = dMat(w)``),
-    ``balance(ÂD, B̂D⁻¹) = W(D² − D⁻²)``, which equals ``cI`` when
+    ``imbalance(ÂD, B̂D⁻¹) = W(D² − D⁻²)``, which equals ``cI`` when
     ``w_i d_i⁴ − c d_i² − w_i = 0``, i.e.
-    ``d_i² = (c + √(c² + 4w_i²)) / (2w_i)``. Gradient flow from a start with
-    ``balance = cI`` keeps it (book chapter 11), so if it reaches a minimum it
-    reaches one with this balance; chapter 11 checks that gradient descent
-    lands on this ``D``. ``c = 0`` gives ``D = I``.
+    ``d_i² = (c + √(c² + 4w_i²)) / (2w_i)``. Every minimiser
+    ``(ÂG, B̂G⁻ᵀ)`` with imbalance ``cI`` has ``GGᵀ = D²`` (book chapter 11,
+    corollary "scalar start, determined landing"), so it has the item cosines
+    of ``B̂D⁻¹``. Gradient flow from a start with ``imbalance = cI`` keeps it,
+    so if it reaches a minimum it lands there; chapter 11 checks that gradient
+    descent does. ``c = 0`` gives ``D = I``. For a non-scalar imbalance there
+    is no such formula: the imbalance does not fix the landing.
 
     Parameters
     ----------

@@ -8,7 +8,8 @@ to 5 of the book derive what is implemented here:
   is unique only as the product ``ABᵀ`` (closed form and Eq. 5, one
   representative, in §2.2).
 * Objective 2 (paper Eq. 2, §2.1): ``‖X − XABᵀ‖²_F + λ(‖XA‖²_F + ‖B‖²_F)``;
-  its optimum is unique up to a rotation (§2.3).
+  its optimum is unique up to a rotation when the cut after ``k`` does not
+  split equal singular values above ``λ`` (§2.3; book chapter 5).
 * :func:`rescale` applies the D-freedom ``(A, B) -> (AD, BD⁻¹)`` (§2.1).
 """
 
