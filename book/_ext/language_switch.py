@@ -28,8 +28,9 @@ from sphinx.search.en import SearchEnglish
 OTHER = {"en": ("ko", "한국어", "ko/"), "ko": ("en", "English", "../")}
 GLOSSARY = Path(__file__).resolve().parents[2] / "locales" / "ko" / "glossary.toml"
 #: Korean particles and endings that follow a noun, longest first.
-PARTICLES = sorted("은 는 이 가 을 를 의 에 에서 에게 으로 로 와 과 도 만 까지 부터 보다 처럼 이다 이며 "
-                   "이고 입니다 이라 라는 이라는 으로서 로서 으로는 로는 에는 에서는 와의 과의 만큼 마다".split(),
+PARTICLES = sorted(["은", "는", "이", "가", "을", "를", "의", "에", "에서", "에게", "으로", "로", "와", "과",
+                    "도", "만", "까지", "부터", "보다", "처럼", "이다", "이며", "이고", "입니다", "이라", "라는",
+                    "이라는", "으로서", "로서", "으로는", "로는", "에는", "에서는", "와의", "과의", "만큼", "마다"],
                    key=len, reverse=True)
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
