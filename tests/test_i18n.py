@@ -34,6 +34,7 @@ from pathlib import Path
 import polib
 import pytest
 from bs4 import BeautifulSoup
+from markdown_it import MarkdownIt
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCALE = ROOT / "locales" / "ko"
@@ -96,6 +97,17 @@ def numbers(text):
     return {n.replace(",", "") for n in NUMBER.findall(text)}
 
 
+def emphasis(text):
+    """Emphasis and strong spans as Markdown parses them (maths and roles set aside).
+
+    Korean particles follow a word without a space, and CommonMark does not close
+    ``*...?*`` before a letter (the closing ``*`` after punctuation must be
+    followed by a space or punctuation): such a span would print its asterisks.
+    """
+    html = MarkdownIt("commonmark").renderInline(ROLE.sub(" ", MATH.sub(" ", text)))
+    return html.count("<em>"), html.count("<strong>"), html.count("*")
+
+
 def _forms(term):
     return [term["en"], *term.get("forms", [])]
 
@@ -156,6 +168,9 @@ def test_translations_keep_maths_roles_and_numbers():
                 added = get(entry.msgstr) - get(entry.msgid)
                 problems.append(f"{page}: {what} differ (missing {dict(lost)}, extra {dict(added)}) "
                                 f"in {entry.msgid[:60]!r}")
+        if emphasis(entry.msgid) != emphasis(entry.msgstr):
+            problems.append(f"{page}: emphasis (em, strong, stray *) {emphasis(entry.msgid)} became "
+                            f"{emphasis(entry.msgstr)} in {entry.msgstr[:60]!r}")
         lost = numbers(entry.msgid) - numbers(entry.msgstr)
         if lost:
             problems.append(f"{page}: numbers {sorted(lost)} missing in the translation of {entry.msgid[:60]!r}")
@@ -177,6 +192,8 @@ def test_the_checks_catch_what_they_are_for():
     assert roles("see {doc}`04_objective1`") != roles("{doc}`05_objective2` 참고")
     assert roles("{ref}`the exercise <ex-1>`") == roles("{ref}`앞 연습문제 <ex-1>`")
     assert numbers("cosine 0.87 with 1,000 items") - numbers("코사인 0.78, 아이템 1,000개")
+    assert emphasis("ask *which are alike?*. This") != emphasis("*무엇이 비슷한가?*를 묻는다")
+    assert emphasis("ask *which are alike?*. This") == emphasis("*무엇이 비슷한가?* 하는 질문")
 
 
 def test_glossary_page_lists_every_term():
@@ -243,6 +260,9 @@ def test_korean_site_language_and_switch(korean_site):
         assert (en_file.parent / to_ko["href"]).resolve() == ko_file.resolve(), page
         assert (ko_file.parent / to_en["href"]).resolve() == en_file.resolve(), page
         assert to_ko.get_text() == "한국어" and to_en.get_text() == "English"
+        if "book/index" in translated_pages():   # the parts of the contents, in the sidebar
+            captions = [c.get_text() for c in ko.select(".bd-sidebar-primary .caption-text")]
+            assert captions and all(HANGUL.search(c) for c in captions), (page, captions)
     for page in translated_pages():
         text = (korean_site / f"{page}.html").read_text(encoding="utf-8")
         h1 = BeautifulSoup(text, "html.parser").select_one("article h1").get_text()

@@ -73,13 +73,23 @@ def catalogues() -> None:
     """Regenerate the templates and merge them into ``locales/ko/LC_MESSAGES``."""
     pot()
     subprocess.run([sys.executable, "-m", "sphinx_intl", "update", "-p", str(POT), "-d", str(LOCALES),
-                    "-l", LANGUAGE, "-w", "0"], check=True, cwd=ROOT)
+                    "-l", LANGUAGE], check=True, cwd=ROOT)
+
+
+def title_ko() -> str:
+    """The book's title in Korean: the translation of the root page's title, if there is one."""
+    import polib
+    import yaml
+
+    title = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["title"]
+    entry = polib.pofile(str(LOCALES / LANGUAGE / "LC_MESSAGES" / "book" / "index.po")).find(title)
+    return entry.msgstr if entry is not None and entry.msgstr and "fuzzy" not in entry.flags else title
 
 
 def html_ko() -> Path:
     """The Korean site, ``_build/html/ko`` (warnings are errors)."""
     _sphinx("html", HTML_KO_BUILD, BUILD / ".doctrees-ko", language=LANGUAGE,
-            locale_dirs=[str(LOCALES)])
+            locale_dirs=[str(LOCALES)], html_title=title_ko())
     if HTML_KO.exists():
         shutil.rmtree(HTML_KO)
     shutil.copytree(HTML_KO_BUILD, HTML_KO)

@@ -1,4 +1,4 @@
-"""Sphinx extension: English <-> 한국어 switch on every page, and Korean search (issue 23).
+"""Sphinx extension: English <-> 한국어 switch on every page, Korean search and captions (issue 23).
 
 The book is built twice from the same sources (``make book``): English into
 ``_build/html`` and Korean (``language = "ko"``, the catalogues in
@@ -12,6 +12,9 @@ would only be found with that particle. :class:`SearchKorean` indexes every
 Hangul word also without its trailing particle, and every glossary term
 (``locales/ko/glossary.toml``) contained in a word, so a term typed as it
 appears in the text (``규제``, ``임베딩``) finds its pages.
+
+:class:`TranslateTocCaptions` translates the captions of the book's parts
+(``_toc.yml``), which Sphinx's own translation step runs too early to see.
 """
 
 from __future__ import annotations
@@ -20,8 +23,12 @@ import re
 import tomllib
 from pathlib import Path
 
+from sphinx import addnodes
+from sphinx.locale import init as init_locale
 from sphinx.search import languages
 from sphinx.search.en import SearchEnglish
+from sphinx.transforms import SphinxTransform
+from sphinx.util.i18n import docname_to_domain
 
 #: The other edition of each language: (its language code, its name in it, the path
 #: from this edition's root to the other's root).
@@ -63,6 +70,30 @@ class SearchKorean(SearchEnglish):
         return words + extra
 
 
+class TranslateTocCaptions(SphinxTransform):
+    """Translate the captions of the parts of the table of contents.
+
+    sphinx-external-toc inserts the toctrees (priority 100) after Sphinx's
+    translation of the page (priority 20), so their captions, though extracted
+    into the root page's catalogue, would stay English; this runs after the
+    insertion and before the toctrees are collected (the doctree-read event).
+    """
+
+    default_priority = 150
+
+    def apply(self, **kwargs):
+        if not self.config.language or self.config.language == "en":
+            return
+        dirs = [str(Path(self.env.srcdir, d)) for d in self.config.locale_dirs]
+        domain = docname_to_domain(self.env.docname, self.config.gettext_compact)
+        catalog, has_catalog = init_locale(dirs, self.config.language, domain)
+        if not has_catalog:
+            return
+        for toctree in self.document.findall(addnodes.toctree):
+            if toctree.get("caption"):
+                toctree["caption"] = catalog.gettext(toctree["caption"])
+
+
 def _switch(app, pagename, templatename, context, doctree):
     if "body" not in context:
         return
@@ -77,5 +108,6 @@ def _switch(app, pagename, templatename, context, doctree):
 def setup(app):
     languages["ko"] = SearchKorean
     app.add_css_file("language_switch.css")
+    app.add_transform(TranslateTocCaptions)
     app.connect("html-page-context", _switch)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
