@@ -89,7 +89,9 @@ def title_ko() -> str:
 def html_ko() -> Path:
     """The Korean site, ``_build/html/ko`` (warnings are errors)."""
     _sphinx("html", HTML_KO_BUILD, BUILD / ".doctrees-ko", language=LANGUAGE,
-            locale_dirs=[str(LOCALES)], html_title=title_ko())
+            locale_dirs=[str(LOCALES)], html_title=title_ko(),
+            # "Eq. 1.1" is generated text, not a message: the Korean form of _config.yml's.
+            math_eqref_format="식 {number}")
     if HTML_KO.exists():
         shutil.rmtree(HTML_KO)
     shutil.copytree(HTML_KO_BUILD, HTML_KO)
