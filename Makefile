@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test test-fast reader test-binder lint bench execute clean a11y-deps pdf
+.PHONY: book test test-fast reader test-binder lint bench execute clean a11y-deps pdf catalogues
 
 # One BLAS thread per process: pytest's two workers do not oversubscribe the
 # cores. The notebook kernels get their own pinned numerical environment
@@ -22,13 +22,22 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-## book: build the HTML book into _build/html (warnings are errors). The notebooks
-## are executed once, two at a time, into the cache the book renders from and the
-## notebook tests read (tools/notebooks.py); a changed package empties that cache.
+## book: build the HTML book into _build/html and its Korean edition into _build/html/ko
+## (warnings are errors). The notebooks are executed once, two at a time, into the cache
+## both editions render from and the notebook tests read (tools/notebooks.py); a changed
+## package empties that cache. The Korean edition translates with locales/ko (tools/i18n.py).
 book: $(STAMP)
 	$(BIN)/python tools/notebooks.py cache
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
-	@echo "The book is at $(CURDIR)/_build/html/index.html"
+	$(BIN)/python tools/i18n.py html-ko
+	@echo "The book is at $(CURDIR)/_build/html/index.html (한국어: _build/html/ko/index.html)"
+
+## catalogues: regenerate the Korean edition's message catalogues, one per page, in
+## locales/ko/LC_MESSAGES from the current sources (gettext + sphinx-intl; new or changed
+## English text shows up as untranslated or fuzzy messages there: translate them)
+catalogues: $(STAMP)
+	$(BIN)/python tools/notebooks.py cache
+	$(BIN)/python tools/i18n.py catalogues
 
 ## a11y-deps: axe-core for the accessibility audit, pinned by tools/a11y/package-lock.json
 ## (npm, into the git-ignored tools/a11y/node_modules; offline after this)
@@ -58,9 +67,11 @@ reader: $(STAMP)
 test-binder: $(STAMP)
 	$(BIN)/python tools/binder_check.py
 
-## pdf: the whole book as one PDF (_build/pdf/book.pdf), printed by Debian's chromium
+## pdf: the whole book as one PDF (_build/pdf/book.pdf), printed by Debian's chromium;
+## EDITION=ko prints the Korean edition (_build/pdf/book-ko.pdf, fonts-noto-cjk)
+EDITION ?= en
 pdf: book
-	$(BIN)/python tools/book_pdf.py
+	$(BIN)/python tools/book_pdf.py --edition $(EDITION)
 
 ## lint: ruff over the package, tests, benchmarks and scripts
 LINTED := cosim_helpers tests benchmarks tools scripts coursework/scripts book/_ext

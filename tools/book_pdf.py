@@ -19,6 +19,10 @@ tags. Output: ``_build/pdf/book.pdf`` (and the combined page
 ``_build/html/_pdf/book.html``, kept for debugging).
 
 Usage: ``python tools/book_pdf.py [--html _build/html] [--out _build/pdf/book.pdf]``
+
+``--edition ko`` prints the Korean edition (``_build/html/ko`` to
+``_build/pdf/book-ko.pdf``; issue 23): Chromium sets its Hangul in Debian's
+``fonts-noto-cjk`` (``.ci/run`` installs it).
 """
 
 from __future__ import annotations
@@ -78,7 +82,7 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", Path(name).name)
 
 
-def combine(html_dir: Path, pages: list[str], title: str, front: str) -> str:
+def combine(html_dir: Path, pages: list[str], title: str, front: str, lang: str = "en") -> str:
     """One HTML document: title page, contents, then every page's article, ids made unique."""
     stems = {Path(p).name: _slug(p) for p in pages}
     first = BeautifulSoup((html_dir / f"{pages[0]}.html").read_text(encoding="utf-8"), "html.parser")
@@ -120,7 +124,7 @@ def combine(html_dir: Path, pages: list[str], title: str, front: str) -> str:
     head.append(BeautifulSoup(f"<style>{PRINT_CSS}</style>", "html.parser"))
     if head.title:
         head.title.string = title
-    return ("<!DOCTYPE html>\n<html lang=\"en\" data-theme=\"light\" data-mode=\"light\">"
+    return (f"<!DOCTYPE html>\n<html lang=\"{lang}\" data-theme=\"light\" data-mode=\"light\">"
             + str(head) + '<body><main class="pdf-page bd-content"><div class="bd-article-container">'
             + f'<div class="pdf-title"><h1>{title}</h1>{front}</div>' + "".join(toc)
             + '<article class="bd-article">' + "".join(articles) + "</article></div></main></body></html>")
@@ -169,7 +173,7 @@ def print_pdf(html_dir: Path, page_path: str, out: Path, chromium: str) -> None:
 
 
 def build(html_dir: Path = ROOT / "_build" / "html", out: Path = ROOT / "_build" / "pdf" / "book.pdf",
-          chromium: str | None = None) -> Path:
+          chromium: str | None = None, lang: str = "en") -> Path:
     """Build the PDF of the book from its built HTML; returns the PDF's path."""
     chromium = chromium or os.environ.get("COSIM_CHROMIUM") or shutil.which("chromium") \
         or shutil.which("chromium-browser")
@@ -185,7 +189,7 @@ def build(html_dir: Path = ROOT / "_build" / "html", out: Path = ROOT / "_build"
              "Cite with the repository's CITATION.cff.</p>"
              "<p>Static PDF of the HTML book: the explorers appear as one frame of their static twin; "
              "run the notebooks for the live versions.</p>")
-    combined = combine(html_dir, toc_pages(), config["title"], front)
+    combined = combine(html_dir, toc_pages(), config["title"], front, lang)
     target = html_dir / "_pdf" / "book.html"
     target.parent.mkdir(exist_ok=True)
     target.write_text(combined, encoding="utf-8")
@@ -195,10 +199,15 @@ def build(html_dir: Path = ROOT / "_build" / "html", out: Path = ROOT / "_build"
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--html", type=Path, default=ROOT / "_build" / "html")
-    parser.add_argument("--out", type=Path, default=ROOT / "_build" / "pdf" / "book.pdf")
+    parser.add_argument("--edition", choices=["en", "ko"], default="en",
+                        help="ko: the Korean edition, from _build/html/ko to _build/pdf/book-ko.pdf")
+    parser.add_argument("--html", type=Path, help="the built site (default: that of the edition)")
+    parser.add_argument("--out", type=Path, help="the PDF (default: _build/pdf/book.pdf, book-ko.pdf)")
     args = parser.parse_args(argv)
-    path = build(args.html, args.out)
+    ko = args.edition == "ko"
+    html = args.html or ROOT / "_build" / "html" / ("ko" if ko else "")
+    out = args.out or ROOT / "_build" / "pdf" / ("book-ko.pdf" if ko else "book.pdf")
+    path = build(html, out, lang=args.edition)
     print(f"The PDF is at {path}")
 
 
