@@ -244,7 +244,7 @@ def test_verdicts_objective1_arbitrary_objective2_determined_once_declared():
     svd = top_singular(X, 10)
     A1, B1 = fit_objective1(X, 10, 300.0, svd=svd)
     A2, B2 = fit_objective2(X, 10, np.sqrt(300.0), svd=svd)
-    opts = dict(labels=clusters, n_queries=200, n_transforms=9, rank_sample=200)
+    opts = {"labels": clusters, "n_queries": 200, "n_transforms": 9, "rank_sample": 200}
     r1 = audit_model(X, A1, B1, objective="scores", **opts)
     r2 = audit_model(X, A2, B2, objective="l2", **opts)
     r2_unknown = audit_model(X, A2, B2, **opts)

@@ -23,14 +23,28 @@ Modules, in the order the audit reads: :mod:`~cosim_helpers.audit.objectives`
 
 from .balance import Balance, balance
 from .core import audit, audit_model
-from .objectives import VOCABULARY, Objective
 from .figure import plot_audit
 from .gauges import Gauge, align, diagonal_gauge, gauge_family, general_gauge, power_gauge, score_error
 from .neighbours import top_neighbours
+from .objectives import VOCABULARY, Objective
 from .report import AuditResult, SideAudit
 
 __all__ = [
-    "AuditResult", "Balance", "Gauge", "Objective", "SideAudit", "VOCABULARY", "align", "audit", "audit_model", "balance",
-    "diagonal_gauge", "gauge_family", "general_gauge", "plot_audit", "power_gauge", "score_error",
+    "VOCABULARY",
+    "AuditResult",
+    "Balance",
+    "Gauge",
+    "Objective",
+    "SideAudit",
+    "align",
+    "audit",
+    "audit_model",
+    "balance",
+    "diagonal_gauge",
+    "gauge_family",
+    "general_gauge",
+    "plot_audit",
+    "power_gauge",
+    "score_error",
     "top_neighbours",
 ]

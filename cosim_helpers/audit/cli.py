@@ -67,8 +67,6 @@ def load_labels(path: str, name: str, rows: int) -> np.ndarray:
             lines = file.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(f"{name}: cannot read {path}: {exc}") from None
-        if lines and lines[-1] == "":
-            lines = lines[:-1]
         if len(lines) == rows + 1:
             lines = lines[1:]
         if any("," in line for line in lines):
@@ -148,6 +146,8 @@ def _parser():
     p.add_argument("--weights-Q", metavar="FILE", help="one penalty weight per row of Q (count-weighted l2)")
     p.add_argument("--labels", help="item cluster labels, one per row of Q (empty: unlabelled), .npy or .csv")
     p.add_argument("--user-labels", help="user cluster labels, one per row of P")
+    p.add_argument("--exclude-constant", action="store_true",
+                   help="drop columns constant over all rows of P or Q (bias columns) before auditing")
     p.add_argument("--alpha-max", type=float, default=0.5, help="range of the power family (default 0.5)")
     p.add_argument("--rebalance", metavar="OUT.npz",
                    help="write the factors at the declared objective's choice (arrays P and Q)")
@@ -228,14 +228,17 @@ def main(argv=None) -> int:
                 raise InputError(f"{flag}: directory {out.parent} does not exist")
             if suffix and out.suffix.lower() != suffix:
                 raise InputError(f"{flag}: {target} must end in {suffix}")
-        if args.rebalance and not VOCABULARY[args.objective][1] or args.rebalance and args.objective == "unit-norm":
+        if args.rebalance and args.exclude_constant:
+            raise InputError("--rebalance writes the full factors: not with --exclude-constant")
+        if args.rebalance and args.objective not in ("l2", "nonneg-l2"):
             raise InputError(f"--rebalance needs an objective whose penalty picks a gauge (l2, nonneg-l2), "
                              f"got {args.objective}")
         sides = ("items", "users") if args.side == "both" else (args.side,)
         result = audit(P.astype(np.float64), Q.astype(np.float64), objective=args.objective, weights=weights,
                        labels=labels, user_labels=user_labels, top=args.top, n_queries=args.samples,
                        n_transforms=args.transforms, max_cond=args.max_cond, alpha_max=args.alpha_max,
-                       sides=sides, seed=args.seed, progress=None if args.quiet else _progress(sys.stderr))
+                       sides=sides, exclude_constant=args.exclude_constant, seed=args.seed,
+                       progress=None if args.quiet else _progress(sys.stderr))
     except (InputError, ValueError, TypeError) as exc:
         print(f"cosim-audit: error: {exc}".splitlines()[0], file=sys.stderr)
         return EXIT_USAGE

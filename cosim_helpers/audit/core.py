@@ -142,7 +142,7 @@ def audit(P, Q, *, objective=None, weights=None, penalised=None, labels=None, us
           n_queries: int = 1000, n_transforms: int = 20, max_cond: float = 10.0, alpha_max: float = 0.5,
           max_shift: float = 1.0, pair=None, sides=("items", "users"), rank_sample: int = 1000,
           lam: float | None = None, tol: float = 1e-6, balance_tol: float = BALANCE_TOL, exact: bool = False,
-          gauges=None, seed=0, progress=None) -> AuditResult:
+          gauges=None, exclude_constant: bool = False, seed=0, progress=None) -> AuditResult:
     """Audit how much the cosine geometry of a dot-product model depends on its gauge (book chapter 9).
 
     The model scores user (query) u against item i by ``p_u · q_i``; for the
@@ -212,6 +212,12 @@ def audit(P, Q, *, objective=None, weights=None, penalised=None, labels=None, us
     gauges : sequence of Gauge, optional
         Your own family instead of the objective's; then ``n_transforms``,
         ``max_cond``, ``alpha_max`` and ``max_shift`` are not used.
+    exclude_constant : bool
+        Drop the columns that are constant over all rows of ``P`` or of ``Q``
+        (a bias column and its partner, as in implicit's BPR) from both
+        factors and audit the rest: the bias terms are not embeddings, and a
+        constant column inflates the imbalance. Without it such columns are
+        only reported (a warning).
     seed : int, None or numpy.random.Generator
     progress : callable (side, done, total), optional
         Called as the neighbour search advances (the CLI prints it).
@@ -222,6 +228,19 @@ def audit(P, Q, *, objective=None, weights=None, penalised=None, labels=None, us
     """
     # The public boundary: every input is checked here, once; the functions below take checked arrays.
     P, Q = check_factors(P, Q)
+    constant = _constant_columns(P, Q)
+    notes = []
+    if constant and exclude_constant:
+        if len(constant) == P.shape[1]:
+            raise ValueError("every column is constant over the rows of P or Q: nothing is left to audit")
+        keep = [j for j in range(P.shape[1]) if j not in constant]
+        P, Q = check_factors(P[:, keep], Q[:, keep])
+        notes.append(f"columns {', '.join(map(str, constant))} (constant over the rows of P or Q: bias columns) "
+                     "are excluded from both factors")
+    elif constant:
+        notes.append(f"columns {', '.join(map(str, constant))} are constant over the rows of P or Q (bias "
+                     "columns?); they take part in the gauge; exclude_constant=True (--exclude-constant) "
+                     "audits the rest")
     k = P.shape[1]
     objective = as_objective(objective, P.shape[0], Q.shape[0] if penalised is None else _rows(penalised, 1),
                              weights=weights)
@@ -295,12 +314,25 @@ def audit(P, Q, *, objective=None, weights=None, penalised=None, labels=None, us
         verdict, sensitivity, why = judge(side, objective, choice, can_move=can_move, consistent=consistent)
         results[name] = SideAudit(**{**side.__dict__, "verdict": verdict, "sensitivity": sensitivity,
                                      "explanation": why})
-    warnings = []
+    warnings = notes
     if k == 1:
         warnings.append("k = 1: every cosine between two rows is +1 or -1 (same or opposite sign)")
     return AuditResult(results, choice, len(kept), max(e for e in errors if e <= tol), tol, rejected,
                        seed if isinstance(seed, int) else None, objective=objective, family_range=frange,
                        consistent=consistent, warnings=tuple(warnings))
+
+
+def _constant_columns(P, Q):
+    """Columns constant over all rows of ``P`` or of ``Q`` (exactly, to 1e-12 of the column's scale)."""
+    out = []
+    for j in range(P.shape[1]):
+        for M in (P, Q):
+            col = M[:, j]
+            if M.shape[0] > 1 and np.ptp(col) <= 1e-12 * max(np.abs(col).max(), np.finfo(float).tiny) \
+                    and np.abs(col).max() > 0:
+                out.append(j)
+                break
+    return out
 
 
 def _rows(pair, i):
