@@ -164,7 +164,12 @@ def general_gauge(G) -> Gauge:
     cond = np.linalg.cond(G)
     if not cond < 1.0 / (np.finfo(float).eps * G.shape[0]):
         raise ValueError("G is singular (or numerically so)")
-    return Gauge("general", f"general cond={cond:.1f}", G.copy(), np.linalg.inv(G).T)
+    return _general_gauge(G.copy(), cond)
+
+
+def _general_gauge(G, cond):
+    """:func:`general_gauge` of a checked, well-conditioned ``G`` (the family's own draws)."""
+    return Gauge("general", f"general cond={cond:.1f}", G, np.linalg.inv(G).T)
 
 
 def _random_rotation(rng, k):
@@ -230,7 +235,8 @@ def _family(Q, n, max_cond, alpha_max, rng, alignment, group, max_shift):
     family += [power_gauge(alignment, float(a)) for a in np.linspace(-alpha_max, alpha_max, n_power)]
     for _ in range(n_general):
         c = np.exp(np.concatenate(([-half, half], rng.uniform(-half, half, k - 2))))[:k] if k > 1 else [1.0]
-        family.append(general_gauge(_random_rotation(rng, k) * c @ _random_rotation(rng, k)))
+        # cond(R1 dMat(c) R2) = max(c) / min(c) <= max_cond by construction
+        family.append(_general_gauge(_random_rotation(rng, k) * c @ _random_rotation(rng, k), np.max(c) / np.min(c)))
     if n_shift:
         rms = float(np.sqrt(np.mean(np.sum(Q * Q, axis=1))))
         for t in range(1, n_shift + 1):

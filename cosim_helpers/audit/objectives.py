@@ -56,7 +56,7 @@ GROUPS = {
 #: name -> (admissible group, whether the penalty / constraint pins the gauge, one-line description)
 VOCABULARY = {
     "unknown": ("general", False, "not declared"),
-    "scores": ("general", False, "a loss of the scores P Q^T only (no penalty, a penalty on P Q^T, dropout, SVD)"),
+    "scores": ("general", False, "a loss of the scores P Q^T alone"),
     "l2": ("general", True, "L2 penalty on both factors"),
     "nonneg": ("positive-diagonal", False, "non-negative factors, no penalty"),
     "nonneg-l2": ("positive-diagonal", True, "non-negative factors with an L2 penalty on both"),
@@ -103,7 +103,7 @@ class Objective:
     def describe(self) -> str:
         text = VOCABULARY[self.name][2]
         if self.penalised:
-            text += f" (weights: {_describe_weights(self.weights_P)} on P, {_describe_weights(self.weights_Q)} on Q)"
+            text += f", weights {_describe_weights(self.weights_P)} on P and {_describe_weights(self.weights_Q)} on Q"
         return text
 
     def to_dict(self) -> dict:

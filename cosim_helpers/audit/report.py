@@ -121,23 +121,23 @@ def judge(side: SideAudit, objective: Objective, choice: Balance | None, *, can_
                   f"rows are not unit-norm (largest deviation {choice.imbalance:.2g}): these are not the "
                   "factors the constraint holds; normalise the rows the model normalises")
             if not choice.balanced:
-                return "not converged", level, f"the declared objective ({objective.describe()}) {at}."
-            return "determined", level, (f"the declared objective ({objective.describe()}) admits only "
+                return "not converged", level, f"the declared objective, {objective.describe()}, {at}."
+            return "determined", level, (f"the declared objective, {objective.describe()}, admits only "
                                          f"rotations, which change no cosine; {at}. Without the declaration: "
                                          f"{moved}.")
         drop = f"its penalty would drop {choice.saved_fraction:.1%} by moving to its choice within the gauge"
         if choice.balanced:
-            return "determined", level, (f"the declared objective ({objective.describe()}) picks the gauge up "
+            return "determined", level, (f"the declared objective, {objective.describe()}, picks the gauge up "
                                          f"to a rotation, which changes no cosine, and these factors sit at its "
                                          f"choice ({drop}). Without the declaration: {moved}.")
-        return "not converged", level, (f"the declared objective ({objective.describe()}) picks the gauge up to "
+        return "not converged", level, (f"the declared objective, {objective.describe()}, picks the gauge up to "
                                         f"a rotation, but these factors are not at its choice: {drop}. The "
                                         "rebalanced factors (transform 'objective's choice', --rebalance) keep "
                                         "every score and are what training converges to; their cosines are "
                                         f"the objective's. Either training stopped early or the objective was "
                                         f"declared wrongly. {moved[0].upper() + moved[1:]}.")
     if objective.declared:
-        free = (f"the declared objective ({objective.describe()}) leaves the gauge free: "
+        free = (f"the declared objective, {objective.describe()}, leaves the gauge free: "
                 f"{GROUPS[objective.group]} keep its value. ")
     else:
         fits = [name for name, (ok, _) in (consistent or {}).items() if ok]
@@ -194,7 +194,7 @@ class AuditResult:
         b, o, r = self.balance, self.objective, self.family_range
         # Round-off digits differ between machines: below 1e-10 only the bound is printed.
         err = "< 1e-10" if self.score_error < 1e-10 else f"{self.score_error:.1e}"
-        lines = [f"objective: {o.name} ({o.describe()}); admissible gauge: {GROUPS[o.group]}"]
+        lines = [f"objective: {o.name}: {o.describe()}; admissible gauge: {GROUPS[o.group]}"]
         if "diagonal_cond_max" in r:
             rng = [f"cond(D) <= {r['diagonal_cond_max']:g}"]
             if "general_cond_max" in r:
@@ -234,7 +234,7 @@ class AuditResult:
         def cell(text):
             return str(text).replace("|", "\\|")
 
-        out = ["**Gauge audit of a dot-product model** (scores $PQ^\\top$)", ""]
+        out = ["**Gauge audit of a dot-product model** (scores P Qᵀ)", ""]
         out += [f"- {cell(s)}" for s in self._header()]
         sides = list(self.sides.values())
         keys = list(dict.fromkeys(k for side in sides for k in side.summary_numbers()))
