@@ -15,8 +15,12 @@ What it builds (all choices are ours, see book chapter 10):
 * A *corpus* of short documents, one per WordNet synset (all parts of
   speech, 117,659 synsets): the synset's single-word lemmas plus the tokens
   of its gloss (definition and example sentences). Tokens are lower-cased
-  words; a plural whose singular is a WordNet noun is mapped to it (the
-  noun exception list plus the usual suffix rules); stop words and
+  words. Stop words (``STOP_WORDS``: function words, including the verb
+  forms "was", "has", "does", ..., and WordNet's gloss boilerplate) are
+  dropped FIRST, before any stripping: stripped first, "was" became the
+  noun "wa", "has" "ha" and "does" "doe". Then a plural whose singular is a
+  WordNet noun is mapped to it (the noun exception list plus the usual
+  suffix rules; never to a stop word, so "uses" becomes "use", not "us");
   one-letter tokens are dropped; each document is a set of tokens.
 * *Target words* (the items): single-word nouns all of whose noun senses
   lie in ONE of the chosen lexicographer files (``CATEGORIES``), with more
@@ -77,14 +81,19 @@ MAX_PER_CATEGORY = 300
 MIN_DOC_FREQ = 5
 N_CONTEXTS = 6000
 
-# Our stop words: function words and WordNet's gloss boilerplate.
+# Our stop words: function words and WordNet's gloss boilerplate. They are
+# dropped before plurals are stripped (see tokens()); the auxiliary verb forms
+# (do/does/did/done, had, will/would, shall/should, can/could, may/might, must,
+# am) and "us" are in the list because, as raw tokens, they are function words
+# in glosses, and several of them strip to nouns ("does" -> "doe").
 STOP_WORDS = frozenset((
-    "a", "about", "also", "an", "and", "any", "are", "as", "at", "be", "been", "being", "between",
-    "but", "by", "can", "e", "etc", "for", "from", "g", "has", "have", "having", "he", "her", "his",
-    "i", "in", "into", "is", "it", "its", "may", "me", "more", "most", "no", "not", "of", "often", "on",
-    "one", "or", "other", "out", "over", "s", "she", "some", "such", "than", "that", "the", "their",
-    "them", "these", "they", "this", "those", "to", "under", "up", "used", "usually", "very", "was",
-    "were", "which", "who", "whom", "whose", "with",
+    "a", "about", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "being",
+    "between", "but", "by", "can", "could", "did", "do", "does", "doing", "done", "e", "etc", "for",
+    "from", "g", "had", "has", "have", "having", "he", "her", "his", "i", "in", "into", "is", "it",
+    "its", "may", "me", "might", "more", "most", "must", "no", "not", "of", "often", "on", "one", "or",
+    "other", "out", "over", "s", "shall", "she", "should", "some", "such", "than", "that", "the",
+    "their", "them", "these", "they", "this", "those", "to", "under", "up", "us", "used", "usually",
+    "very", "was", "were", "which", "who", "whom", "whose", "will", "with", "would",
 ))
 
 # The licence of WordNet 3.0, which must accompany every copy (also in the JSON).
@@ -156,6 +165,36 @@ def read_synsets(wordnet: Path):
                 yield name, int(fields[1]), lemmas, gloss.strip()
 
 
+def singular(token: str, nouns, exceptions: dict) -> str:
+    """The singular noun of a plural ``token``, else ``token`` itself.
+
+    WordNet's noun exception list first, then the first suffix rule of
+    ``PLURAL_RULES`` whose result is a noun (a key of ``nouns``) and not a
+    stop word ("uses": "us" is a stop word, so "use").
+    """
+    if token in exceptions:
+        return exceptions[token]
+    for suffix, repl in PLURAL_RULES:
+        if token.endswith(suffix):
+            base = token[: -len(suffix)] + repl
+            if base in nouns and base not in STOP_WORDS:
+                return base
+    return token
+
+
+def tokens(gloss: str, lemmas, all_lemmas, nouns, exceptions: dict) -> list:
+    """The sorted token set of one synset document (see the module docstring).
+
+    Stop words are dropped before any stripping, so a function word can never
+    turn into a noun ("was" -> "wa"); a token that is a WordNet lemma as it
+    stands is kept as it is; any other token is mapped to its singular noun.
+    """
+    words = (t for t in TOKEN.findall(gloss.lower()) if t not in STOP_WORDS)
+    out = {t if t in all_lemmas else singular(t, nouns, exceptions) for t in words}
+    out |= {lemma for lemma in lemmas if TOKEN.fullmatch(lemma)}
+    return sorted(t for t in out if len(t) > 1 and t not in STOP_WORDS)
+
+
 def build(wordnet: Path):
     synsets = list(read_synsets(wordnet))
     noun_lexfiles = defaultdict(set)
@@ -175,22 +214,10 @@ def build(wordnet: Path):
             exceptions[inflected] = base
 
     def noun_base(token):
-        """Singular noun for a plural token, else the token itself."""
-        if token in exceptions:
-            return exceptions[token]
-        for suffix, repl in PLURAL_RULES:
-            if token.endswith(suffix) and token[: -len(suffix)] + repl in noun_lexfiles:
-                return token[: -len(suffix)] + repl
-        return token
+        return singular(token, noun_lexfiles, exceptions)
 
-    def normalise(token):
-        return token if token in all_lemmas else noun_base(token)
-
-    documents = []
-    for _, _, lemmas, gloss in synsets:
-        tokens = {normalise(t) for t in TOKEN.findall(gloss.lower())}
-        tokens |= {lemma for lemma in lemmas if TOKEN.fullmatch(lemma)}
-        documents.append(sorted(t for t in tokens if len(t) > 1 and t not in STOP_WORDS))
+    documents = [tokens(gloss, lemmas, all_lemmas, noun_lexfiles, exceptions)
+                 for _, _, lemmas, gloss in synsets]
     doc_freq = Counter(t for doc in documents for t in doc)
 
     by_category = defaultdict(list)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -94,3 +95,36 @@ def test_rebuild_from_debian_wordnet_is_byte_identical(tmp_path):
         shipped = hashlib.sha256((DATA_DIR / name).read_bytes()).hexdigest()
         rebuilt = hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
         assert rebuilt == shipped, f"{name}: the rebuild differs from the shipped file"
+
+
+def _builder():
+    """The build script as a module (it is a script, not part of the package)."""
+    spec = importlib.util.spec_from_file_location("build_real_data", ROOT / "scripts" / "build_real_data.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_stop_words_are_dropped_before_plurals_are_stripped():
+    """Stripped first, "was" became the noun "wa", "has" "ha", "does" "doe" (issue 18, item 1)."""
+    build = _builder()
+    nouns = {"wa", "ha", "doe", "us", "use", "tree", "leaf"}
+    exceptions = {"leaves": "leaf"}
+    doc = build.tokens("a tree that was felled, has leaves, does not die and uses us", ["oak"],
+                       all_lemmas=nouns | {"oak", "felled", "die", "not"}, nouns=nouns, exceptions=exceptions)
+    assert doc == ["die", "felled", "leaf", "oak", "tree", "use"]
+    assert build.singular("uses", nouns, exceptions) == "use"    # never a stop word ("us")
+    assert build.singular("trees", nouns, exceptions) == "tree"
+    assert {"does", "do", "did", "had", "would", "us"} <= build.STOP_WORDS
+
+
+def test_no_context_is_a_stop_word_or_a_stripped_one():
+    data = load_wordnet_glosses()
+    stop = set(data.meta["parameters"]["stop_words"])
+    assert not stop & set(data.contexts)
+    # every way the suffix rules could strip a stop word ("was" -> "wa", "does" -> "doe", "has" -> "ha")
+    rules = _builder().PLURAL_RULES
+    stripped = {w[: -len(suffix)] + repl for w in stop for suffix, repl in rules
+                if w.endswith(suffix) and len(w) > len(suffix)}
+    assert {"wa", "ha", "doe"} <= stripped
+    assert not stripped & set(data.contexts), sorted(stripped & set(data.contexts))
