@@ -323,16 +323,14 @@ def audit(P, Q, *, objective=None, weights=None, penalised=None, labels=None, us
 
 
 def _constant_columns(P, Q):
-    """Columns constant over all rows of ``P`` or of ``Q`` (exactly, to 1e-12 of the column's scale)."""
-    out = []
-    for j in range(P.shape[1]):
-        for M in (P, Q):
-            col = M[:, j]
-            if M.shape[0] > 1 and np.ptp(col) <= 1e-12 * max(np.abs(col).max(), np.finfo(float).tiny) \
-                    and np.abs(col).max() > 0:
-                out.append(j)
-                break
-    return out
+    """Columns constant over all rows of ``P`` or of ``Q`` (to 1e-12 of the column's scale; one pass per bound)."""
+    constant = np.zeros(P.shape[1], dtype=bool)
+    for M in (P, Q):
+        if M.shape[0] > 1:
+            high, low = M.max(axis=0), M.min(axis=0)
+            scale = np.maximum(np.abs(high), np.abs(low))
+            constant |= (high - low <= 1e-12 * scale) & (scale > 0)
+    return [int(j) for j in np.flatnonzero(constant)]
 
 
 def _rows(pair, i):
