@@ -423,3 +423,14 @@ def test_cli_seed_agreement_of_several_runs(cli_files, capsys):
     assert status == 0 and share < 1.0
     status, out, err, _ = run_cli(capsys, tmp / "P.npy", tmp / "Q.npy", "--runs", tmp / "P.npy")
     assert status == 2 and "same items" in err
+
+
+def test_bad_pair_and_one_row_sides_fail_before_any_search(monkeypatch):
+    from cosim_helpers.audit import core
+
+    monkeypatch.setattr(core, "top_neighbours", lambda *a, **kw: pytest.fail("searched before checking"))
+    rng = np.random.default_rng(14)
+    with pytest.raises(ValueError, match="pair"):
+        audit(rng.standard_normal((5, 2)), rng.standard_normal((6, 2)), pair=(1, 9))
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        audit(rng.standard_normal((1, 2)), rng.standard_normal((6, 2)))
