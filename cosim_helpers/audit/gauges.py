@@ -29,7 +29,6 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validation import as_factor, as_generator
-from ..spectral import gram
 
 
 class Gauge(NamedTuple):
@@ -43,12 +42,17 @@ class Gauge(NamedTuple):
         Short human-readable name (e.g. ``"power a=+0.25"``).
     M_P, M_Q : numpy.ndarray, shape (k, k')
         Right factors for the user and the item side.
+    shift : numpy.ndarray, shape (k',), optional
+        Added to every transformed item row (``"shift"`` members of a ranking
+        objective's family): the scores of each user then move by a constant,
+        which keeps every user's ranking of the items, not the scores.
     """
 
     kind: str
     label: str
     M_P: np.ndarray
     M_Q: np.ndarray
+    shift: np.ndarray | None = None
 
 
 class Alignment(NamedTuple):
@@ -63,6 +67,10 @@ class Alignment(NamedTuple):
     to_V: np.ndarray
 
 
+#: Largest accepted entry of a factor: its square times k times rows must stay far from overflow.
+_LARGEST = 1e100
+
+
 def check_factors(P, Q):
     """Both factor matrices as float64 arrays with the same number of columns k."""
     P = as_factor(P, "P")
@@ -72,12 +80,18 @@ def check_factors(P, Q):
     for name, M in (("P", P), ("Q", Q)):
         if 0 in M.shape:
             raise ValueError(f"{name} must not be empty, got shape {M.shape}")
+        big = float(np.max(np.abs(M)))
+        if big == 0:
+            raise ValueError(f"{name} is all zeros: every score is 0 and no row has a cosine")
+        if big > _LARGEST:
+            raise ValueError(f"{name} has entries up to {big:.1e}, whose products overflow; divide {name} by "
+                             "a constant (no cosine changes)")
     return P, Q
 
 
 def _root_and_pinv(M):
     """``L`` with ``MᵀM = LᵀL`` and its pseudo-inverse, from the k x k Gram matrix."""
-    w, E = np.linalg.eigh(gram(M))
+    w, E = np.linalg.eigh(M.T @ M)
     floor = np.finfo(float).eps * max(M.shape) * max(float(w[-1]), 0.0)
     root = np.sqrt(np.where(w > floor, w, 0.0))
     inv = np.zeros_like(root)
@@ -109,6 +123,11 @@ def align(P, Q) -> Alignment:
         fewer than k).
     """
     P, Q = check_factors(P, Q)
+    return _align(P, Q)
+
+
+def _align(P, Q) -> Alignment:
+    """:func:`align` of factors already checked."""
     L_P, L_P_pinv = _root_and_pinv(P)
     L_Q, L_Q_pinv = _root_and_pinv(Q)
     u, s, vt = np.linalg.svd(L_P @ L_Q.T)
@@ -145,7 +164,12 @@ def general_gauge(G) -> Gauge:
     cond = np.linalg.cond(G)
     if not cond < 1.0 / (np.finfo(float).eps * G.shape[0]):
         raise ValueError("G is singular (or numerically so)")
-    return Gauge("general", f"general cond={cond:.1f}", G.copy(), np.linalg.inv(G).T)
+    return _general_gauge(G.copy(), cond)
+
+
+def _general_gauge(G, cond):
+    """:func:`general_gauge` of a checked, well-conditioned ``G`` (the family's own draws)."""
+    return Gauge("general", f"general cond={cond:.1f}", G, np.linalg.inv(G).T)
 
 
 def _random_rotation(rng, k):
@@ -154,17 +178,21 @@ def _random_rotation(rng, k):
 
 
 def gauge_family(P, Q, n: int = 20, *, max_cond: float = 10.0, alpha_max: float = 0.5,
-                 seed=0, alignment: Alignment | None = None) -> list[Gauge]:
-    """The audit's family of ``n`` score-preserving transforms (book chapter 9).
+                 seed=0, alignment: Alignment | None = None, group: str = "general",
+                 max_shift: float = 1.0) -> list[Gauge]:
+    """The audit's family of ``n`` score-preserving transforms of an admissible group (book chapter 9).
 
     Parameters
     ----------
     P : array_like, shape (n_users, k)
     Q : array_like, shape (m, k)
     n : int
-        Number of transforms (>= 3): ``n // 3`` power-family members with α
-        evenly spaced in ``[−alpha_max, alpha_max]``, ``n // 3`` general
-        ``G`` and the rest random diagonal ``D``.
+        Number of transforms (>= 3). For ``group="general"``: ``n // 3``
+        power-family members with α evenly spaced in ``[−alpha_max, alpha_max]``,
+        ``n // 3`` general ``G`` and the rest random diagonal ``D``. For
+        ``"positive-diagonal"``: ``n`` random positive ``D``. For
+        ``"general+shift"``: the general family of ``n − n // 4`` members and
+        ``n // 4`` common shifts of the items.
     max_cond : float
         Bound ``κ > 1`` on the condition number of the random ``D`` and ``G``.
     alpha_max : float
@@ -172,6 +200,10 @@ def gauge_family(P, Q, n: int = 20, *, max_cond: float = 10.0, alpha_max: float 
     seed : int, None or numpy.random.Generator
     alignment : Alignment, optional
         A precomputed :func:`align` of ``(P, Q)``.
+    group : {"general", "positive-diagonal", "general+shift"}
+        The admissible group to sample (:data:`~cosim_helpers.audit.objectives.GROUPS`).
+    max_shift : float
+        Largest shift, relative to the root-mean-square item norm.
 
     Returns
     -------
@@ -184,17 +216,44 @@ def gauge_family(P, Q, n: int = 20, *, max_cond: float = 10.0, alpha_max: float 
         raise ValueError(f"max_cond must be a finite number > 1, got {max_cond!r}")
     if isinstance(alpha_max, bool) or not isinstance(alpha_max, numbers.Real) or not 0 < alpha_max < np.inf:
         raise ValueError(f"alpha_max must be a finite number > 0, got {alpha_max!r}")
-    rng = as_generator(seed)
-    k = P.shape[1]
-    alignment = align(P, Q) if alignment is None else alignment
-    n_power = n_general = n // 3
+    if group not in ("general", "positive-diagonal", "general+shift"):
+        raise ValueError(f"group must be 'general', 'positive-diagonal' or 'general+shift', got {group!r}")
+    alignment = _align(P, Q) if alignment is None else alignment
+    return _family(Q, n, max_cond, alpha_max, as_generator(seed), alignment, group, max_shift)
+
+
+def _family(Q, n, max_cond, alpha_max, rng, alignment, group, max_shift):
+    """:func:`gauge_family` of checked inputs (the core reads top-down: objective, group, family)."""
+    k = Q.shape[1]
     half = 0.5 * np.log(max_cond)
-    family = [diagonal_gauge(np.exp(rng.uniform(-half, half, k))) for _ in range(n - n_power - n_general)]
+    if group == "positive-diagonal":
+        return [diagonal_gauge(np.exp(rng.uniform(-half, half, k))) for _ in range(n)]
+    n_shift = n // 4 if group == "general+shift" else 0
+    n_gen = n - n_shift
+    n_power = n_general = n_gen // 3
+    family = [diagonal_gauge(np.exp(rng.uniform(-half, half, k))) for _ in range(n_gen - n_power - n_general)]
     family += [power_gauge(alignment, float(a)) for a in np.linspace(-alpha_max, alpha_max, n_power)]
     for _ in range(n_general):
         c = np.exp(np.concatenate(([-half, half], rng.uniform(-half, half, k - 2))))[:k] if k > 1 else [1.0]
-        family.append(general_gauge(_random_rotation(rng, k) * c @ _random_rotation(rng, k)))
+        # cond(R1 dMat(c) R2) = max(c) / min(c) <= max_cond by construction
+        family.append(_general_gauge(_random_rotation(rng, k) * c @ _random_rotation(rng, k), np.max(c) / np.min(c)))
+    if n_shift:
+        rms = float(np.sqrt(np.mean(np.sum(Q * Q, axis=1))))
+        for t in range(1, n_shift + 1):
+            c = rng.standard_normal(k)
+            c *= max_shift * rms * t / n_shift / np.linalg.norm(c)
+            family.append(Gauge("shift", f"shift {t / n_shift * max_shift:.2f} x rms", np.eye(k), np.eye(k), c))
     return family
+
+
+def family_range(group, max_cond, alpha_max, max_shift) -> dict:
+    """The family's range, as printed in the report and written to the JSON."""
+    out = {"group": group, "diagonal_cond_max": float(max_cond)}
+    if group != "positive-diagonal":
+        out.update(general_cond_max=float(max_cond), power_alpha=[-float(alpha_max), float(alpha_max)])
+    if group == "general+shift":
+        out["shift_max_relative_to_rms_item_norm"] = float(max_shift)
+    return out
 
 
 def identity_gauge(k: int) -> Gauge:
@@ -214,12 +273,19 @@ def score_error(P, Q, gauge: Gauge, *, sample: int = 500, seed=0) -> float:
 
 
 def _score_error(P, Q, gauge, sample=500, seed=0):
-    """:func:`score_error` of factors already checked (checking costs a pass over them)."""
+    """:func:`score_error` of factors already checked (checking costs a pass over them).
+
+    A gauge with a ``shift`` keeps each user's ranking, not the scores: there
+    the error is the largest spread, over the items, of each user's score change.
+    """
     rng = as_generator(seed)
     rows_P = np.sort(rng.choice(P.shape[0], min(sample, P.shape[0]), replace=False))
     rows_Q = np.sort(rng.choice(Q.shape[0], min(sample, Q.shape[0]), replace=False))
     Ps, Qs = P[rows_P], Q[rows_Q]
     S = Ps @ Qs.T
-    S2 = (Ps @ gauge.M_P) @ (Qs @ gauge.M_Q).T
+    Qt = Qs @ gauge.M_Q if gauge.shift is None else Qs @ gauge.M_Q + gauge.shift
+    change = (Ps @ gauge.M_P) @ Qt.T - S
+    if gauge.shift is not None:
+        change -= change.mean(axis=1, keepdims=True)
     scale = float(np.max(np.abs(S)))
-    return float(np.max(np.abs(S2 - S))) / scale if scale > 0 else float(np.max(np.abs(S2)))
+    return float(np.max(np.abs(change))) / scale if scale > 0 else float(np.max(np.abs(change + S)))
