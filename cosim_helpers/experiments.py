@@ -305,20 +305,24 @@ def figure1_panels(X, clusters, *, k: int = PAPER_K, lam1: float = PAPER_LAM1, l
     return tuple(panels)
 
 
-def panel_scores(panels, clusters) -> dict:
+def panel_scores(panels, clusters, metric=cluster_recovery) -> dict:
     """Cluster-recovery score of every panel: ``{panel.key: score}``.
 
-    The score is :func:`~cosim_helpers.metrics.cluster_recovery` (mean
-    per-item ROC AUC; 1 is perfect, 0.5 is chance).
+    The score is ``metric(S, clusters)``, by default
+    :func:`~cosim_helpers.metrics.cluster_recovery` (mean per-item ROC AUC;
+    1 is perfect, 0.5 is chance); pass
+    :func:`~cosim_helpers.metrics.neighbour_precision` for precision@10.
     """
     panels = tuple(panels)
     if not panels or not all(isinstance(panel, Panel) for panel in panels):
         raise TypeError("panels must be a non-empty sequence of Panel (see figure1_panels)")
-    return {panel.key: cluster_recovery(panel.S, clusters) for panel in panels}
+    if not callable(metric):
+        raise TypeError("metric must be a function metric(S, clusters) -> float")
+    return {panel.key: metric(panel.S, clusters) for panel in panels}
 
 
 def power_sweep(X, clusters, alphas, *, k: int = PAPER_K, lam: float = PAPER_LAM1,
-                svd: Spectrum | None = None) -> np.ndarray:
+                svd: Spectrum | None = None, metric=cluster_recovery) -> np.ndarray:
     """Cluster recovery of objective 1 under ``D = dMat(σ_i^α)``, for each α.
 
     The item embeddings are ``B̂D⁻¹ = V_k dMat(w)^{1/2} dMat(σ)^{−α}`` with
@@ -335,12 +339,17 @@ def power_sweep(X, clusters, alphas, *, k: int = PAPER_K, lam: float = PAPER_LAM
         Objective-1 ``λ``.
     svd : Spectrum, optional
         Precomputed ``top_singular(X, k')``, ``k' >= k``.
+    metric : callable, optional
+        ``metric(S, clusters) -> float``; default
+        :func:`~cosim_helpers.metrics.cluster_recovery`.
 
     Returns
     -------
     numpy.ndarray, shape (m,)
         The score for each α.
     """
+    if not callable(metric):
+        raise TypeError("metric must be a function metric(S, clusters) -> float")
     X = as_data_matrix(X)
     clusters = check_labels(clusters, X.shape[1])
     alphas = as_vector(alphas, "alphas")
@@ -352,7 +361,7 @@ def power_sweep(X, clusters, alphas, *, k: int = PAPER_K, lam: float = PAPER_LAM
     scores = np.empty(len(alphas))
     for i, alpha in enumerate(alphas):
         _, B_alpha = rescale(A, B, power_rescaling(s, float(alpha)))
-        scores[i] = cluster_recovery(cosine_similarity(B_alpha), clusters)
+        scores[i] = metric(cosine_similarity(B_alpha), clusters)
     return scores
 
 

@@ -31,6 +31,7 @@ from cosim_helpers.experiments import (
     score_range,
     within_between_means,
 )
+from cosim_helpers.metrics import neighbour_precision
 from cosim_helpers.models import fit_objective1, fit_objective2, loss_objective1, loss_objective2
 from cosim_helpers.probe import rescaling_probe
 from cosim_helpers.sensitivity import SensitivityRow, sensitivity_study
@@ -156,6 +157,18 @@ def test_sweep_at_symmetric_value_reproduces_symmetric_panel(data, panels):
     sweep = power_sweep(X, clusters, [0.0, -0.5], k=K, lam=LAM1)
     assert sweep[0] == pytest.approx(scores["symmetric"], abs=1e-12)
     assert sweep[1] == pytest.approx(scores["obj2-like"], abs=1e-12)
+
+
+def test_a_head_metric_can_replace_the_auc(data, panels):
+    """metric= scores the same matrices with precision@n (issue 18, item 6)."""
+    X, clusters = data
+    head = panel_scores(panels, clusters, metric=neighbour_precision)
+    for panel in panels:
+        assert head[panel.key] == neighbour_precision(panel.S, clusters)
+    sweep = power_sweep(X, clusters, [0.0], k=K, lam=LAM1, metric=lambda S, c: neighbour_precision(S, c, 3))
+    assert sweep[0] == neighbour_precision(next(q for q in panels if q.key == "symmetric").S, clusters, 3)
+    with pytest.raises(TypeError, match="metric"):
+        panel_scores(panels, clusters, metric="precision")
 
 
 def test_sweep_moves_the_score_but_not_the_model(data):
