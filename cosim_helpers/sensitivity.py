@@ -45,9 +45,8 @@ SENSITIVITY_SETTINGS = {
 }
 
 #: Two scores closer than this are a tie in :attr:`SensitivityRow.obj2_highest`
-#: (ours: half a unit in the third decimal, the precision of chapter 7's table;
-#: below the seed-to-seed spread of the best panels).
-TIE = 5e-4
+#: (ours: scores that agree to five decimals, e.g. both 1.00000, are tied).
+TIE = 5e-6
 
 #: Items with at most this many users are "rare" in :attr:`SensitivityRow.active_scores`
 #: (ours; chapter 7 explains the Pareto row with it).
