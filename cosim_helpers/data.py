@@ -57,7 +57,7 @@ class Simulation(NamedTuple):
 
 
 def draw_items_per_user(n_users: int, seed=0, *, activity_exponent: float = 0.5, min_items: int = 1,
-                        max_items: int | None = None) -> np.ndarray:
+                        max_items: int | None = None, activity_law: str = "tail") -> np.ndarray:
     """Numbers of items per user ``k_u``: a power law with tail exponent ``activity_exponent``.
 
     The paper (§4) says only that ``k_u`` follows a power law with exponent
@@ -79,6 +79,12 @@ def draw_items_per_user(n_users: int, seed=0, *, activity_exponent: float = 0.5,
         Smallest ``k_u`` (>= 1).
     max_items : int or None
         Clip ``k_u`` here; None: no clip.
+    activity_law : {"tail", "density"}
+        ``"tail"`` (default): the reading above. ``"density"``: the other
+        reading of "a power law with exponent a", ``P(k_u = m) ∝ m^(−a)`` for
+        the integers ``min_items <= m <= max_items`` (needs ``max_items``:
+        for ``a <= 1`` it has no finite normalisation without a cap). Book
+        chapter 7 compares the two.
 
     Returns
     -------
@@ -89,7 +95,15 @@ def draw_items_per_user(n_users: int, seed=0, *, activity_exponent: float = 0.5,
     if max_items is not None:
         max_items = check_int(max_items, "max_items", min_items)
     activity_exponent = check_positive(activity_exponent, "activity_exponent")
+    if activity_law not in ("tail", "density"):
+        raise ValueError(f"activity_law must be 'tail' or 'density', got {activity_law!r}")
     rng = as_generator(seed)
+    if activity_law == "density":
+        if max_items is None:
+            raise ValueError("activity_law='density' needs max_items (the density has no finite mass without a cap)")
+        support = np.arange(min_items, max_items + 1, dtype=np.float64)
+        weights = support ** -activity_exponent
+        return rng.choice(support, size=n_users, p=weights / weights.sum()).astype(np.int64)
     u = 1.0 - rng.random(n_users)  # in (0, 1]
     with np.errstate(over="ignore"):
         counts = np.floor(min_items * u ** (-1.0 / activity_exponent))
@@ -141,6 +155,7 @@ def simulate_clustered(
     max_items_per_user: int | None = None,
     popularity_law: str = "zipf",
     block_size: int = 2_000,
+    activity_law: str = "tail",
 ) -> Simulation:
     """Simulate 0/1 user-item data with clustered items (paper §4).
 
@@ -159,7 +174,11 @@ def simulate_clustered(
         Dirichlet concentration of each user's cluster preferences ``p_uc``.
         Not given in the paper; default 0.5.
     activity_exponent : float
-        Tail exponent of the power law of ``k_u``; paper: 0.5.
+        Exponent of the power law of ``k_u``; paper: 0.5.
+    activity_law : {"tail", "density"}
+        How that exponent is read (not said in the paper): tail exponent,
+        ``P(k_u >= m) = m^(−a)`` (default), or density exponent,
+        ``P(k_u = m) ∝ m^(−a)`` on the support; see :func:`draw_items_per_user`.
     min_items_per_user, max_items_per_user : int
         Support of ``k_u`` (not given in the paper). Defaults: 1, and
         ``None`` meaning half the items (500 at the paper's scale).
@@ -224,7 +243,7 @@ def simulate_clustered(
     # floor keeps every log-weight finite without changing the picture.
     prefs = np.maximum(prefs, 1e-300)
     counts = draw_items_per_user(n_users, rng, activity_exponent=float(activity_exponent),
-                                 min_items=min_items, max_items=max_items)
+                                 min_items=min_items, max_items=max_items, activity_law=activity_law)
 
     rows, cols = [], []
     for start in range(0, n_users, block_size):

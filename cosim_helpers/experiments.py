@@ -56,7 +56,7 @@ from ._validation import (
     check_spectrum,
 )
 from .data import cluster_similarity, simulate_clustered
-from .metrics import cluster_recovery
+from .metrics import cluster_recovery, neighbour_precision
 from .models import fit_objective1, fit_objective2, rescale, shrinkage_objective1
 from .similarity import cosine_similarity
 from .spectral import Spectrum, top_singular
@@ -140,6 +140,9 @@ class SeedStudy(NamedTuple):
         objective-1 rescaling (negative: anti-correlated with ``σ``).
     sweep_trend : numpy.ndarray of shape (n_seeds, n_alphas), or None
         :func:`power_sweep_trend` per seed.
+    head : dict str -> numpy.ndarray of shape (n_seeds,)
+        :func:`~cosim_helpers.metrics.neighbour_precision` (precision@10) of
+        every panel: the head of each ranking, beside the AUC of ``scores``.
     """
 
     seeds: tuple
@@ -149,6 +152,7 @@ class SeedStudy(NamedTuple):
     sweep: np.ndarray | None
     trends: dict
     sweep_trend: np.ndarray | None
+    head: dict | None = None
 
 
 def _spectrum_for(X, k: int, svd) -> Spectrum:
@@ -305,20 +309,24 @@ def figure1_panels(X, clusters, *, k: int = PAPER_K, lam1: float = PAPER_LAM1, l
     return tuple(panels)
 
 
-def panel_scores(panels, clusters) -> dict:
+def panel_scores(panels, clusters, metric=cluster_recovery) -> dict:
     """Cluster-recovery score of every panel: ``{panel.key: score}``.
 
-    The score is :func:`~cosim_helpers.metrics.cluster_recovery` (mean
-    per-item ROC AUC; 1 is perfect, 0.5 is chance).
+    The score is ``metric(S, clusters)``, by default
+    :func:`~cosim_helpers.metrics.cluster_recovery` (mean per-item ROC AUC;
+    1 is perfect, 0.5 is chance); pass
+    :func:`~cosim_helpers.metrics.neighbour_precision` for precision@10.
     """
     panels = tuple(panels)
     if not panels or not all(isinstance(panel, Panel) for panel in panels):
         raise TypeError("panels must be a non-empty sequence of Panel (see figure1_panels)")
-    return {panel.key: cluster_recovery(panel.S, clusters) for panel in panels}
+    if not callable(metric):
+        raise TypeError("metric must be a function metric(S, clusters) -> float")
+    return {panel.key: metric(panel.S, clusters) for panel in panels}
 
 
 def power_sweep(X, clusters, alphas, *, k: int = PAPER_K, lam: float = PAPER_LAM1,
-                svd: Spectrum | None = None) -> np.ndarray:
+                svd: Spectrum | None = None, metric=cluster_recovery) -> np.ndarray:
     """Cluster recovery of objective 1 under ``D = dMat(σ_i^α)``, for each α.
 
     The item embeddings are ``B̂D⁻¹ = V_k dMat(w)^{1/2} dMat(σ)^{−α}`` with
@@ -335,12 +343,17 @@ def power_sweep(X, clusters, alphas, *, k: int = PAPER_K, lam: float = PAPER_LAM
         Objective-1 ``λ``.
     svd : Spectrum, optional
         Precomputed ``top_singular(X, k')``, ``k' >= k``.
+    metric : callable, optional
+        ``metric(S, clusters) -> float``; default
+        :func:`~cosim_helpers.metrics.cluster_recovery`.
 
     Returns
     -------
     numpy.ndarray, shape (m,)
         The score for each α.
     """
+    if not callable(metric):
+        raise TypeError("metric must be a function metric(S, clusters) -> float")
     X = as_data_matrix(X)
     clusters = check_labels(clusters, X.shape[1])
     alphas = as_vector(alphas, "alphas")
@@ -352,7 +365,7 @@ def power_sweep(X, clusters, alphas, *, k: int = PAPER_K, lam: float = PAPER_LAM
     scores = np.empty(len(alphas))
     for i, alpha in enumerate(alphas):
         _, B_alpha = rescale(A, B, power_rescaling(s, float(alpha)))
-        scores[i] = cluster_recovery(cosine_similarity(B_alpha), clusters)
+        scores[i] = metric(cosine_similarity(B_alpha), clusters)
     return scores
 
 
@@ -485,6 +498,7 @@ def run_seeds(seeds, *, k: int = PAPER_K, lam1: float = PAPER_LAM1, lam2: float 
     if alphas is not None:
         alphas = as_vector(alphas, "alphas")
     scores: dict = {}
+    head: dict = {}
     trends: dict = {}
     n_kept = np.empty(len(seeds), dtype=int)
     sweep = None if alphas is None else np.empty((len(seeds), len(alphas)))
@@ -495,6 +509,8 @@ def run_seeds(seeds, *, k: int = PAPER_K, lam1: float = PAPER_LAM1, lam2: float 
         panels = figure1_panels(X, clusters, k=k, lam1=lam1, lam2=lam2, rescalings=rescalings, svd=svd)
         for key, value in panel_scores(panels, clusters).items():
             scores.setdefault(key, np.empty(len(seeds)))[i] = value
+        for key, value in panel_scores(panels, clusters, metric=neighbour_precision).items():
+            head.setdefault(key, np.empty(len(seeds)))[i] = value
         for panel in panels:
             if panel.D is not None:
                 trends.setdefault(panel.key, np.empty(len(seeds)))[i] = scale_correlation(panel.B, svd.s[:k])
@@ -504,7 +520,7 @@ def run_seeds(seeds, *, k: int = PAPER_K, lam1: float = PAPER_LAM1, lam2: float 
             sym = next(panel for panel in panels if panel.key == "symmetric") if "symmetric" in rescalings else None
             A1, B1 = (sym.A, sym.B) if sym is not None else fit_objective1(X, k, lam1, svd=svd)
             sweep_trend[i] = power_sweep_trend(A1, B1, svd.s[:k], alphas)
-    return SeedStudy(seeds, scores, n_kept, alphas, sweep, trends, sweep_trend)
+    return SeedStudy(seeds, scores, n_kept, alphas, sweep, trends, sweep_trend, head)
 
 
 def mean_sd(values) -> tuple:

@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from ._validation import as_data_matrix
+from ._validation import as_data_matrix, as_generator, check_int, check_labels
 
 #: Folder of the shipped data files (package data, so that pip installs it).
 DATA_DIR = Path(__file__).resolve().parent / "_data"
@@ -164,3 +164,87 @@ def ppmi(X, cds: float = 1.0) -> sp.csr_matrix:
     pmi = np.log(vals / total) - np.log(p_context[rows]) - np.log(p_word[cols])
     pos = pmi > 0
     return sp.csr_matrix((pmi[pos], (rows[pos], cols[pos])), shape=X.shape)
+
+
+def bootstrap_contexts(counts, statistic, n_boot: int, seed=0) -> list:
+    """``statistic`` on ``n_boot`` resamples of the context rows of ``counts`` (book chapter 10).
+
+    Each replicate draws n rows of the n x p count matrix uniformly with
+    replacement (the contexts are the "users" of chapter 10; the items, its
+    columns, are kept) and calls ``statistic`` on that matrix, e.g. to
+    recompute the PPMI weighting, the fits and the scores. The spread of the
+    results is a bootstrap estimate of how much a number depends on which
+    contexts happened to be in the data (our choice of uncertainty measure).
+
+    Parameters
+    ----------
+    counts : scipy.sparse matrix or array_like, shape (n, p)
+        Not modified.
+    statistic : callable
+        ``statistic(counts_resampled) -> anything``.
+    n_boot : int
+        Number of replicates, >= 1.
+    seed : int, None or numpy.random.Generator
+        The resampling is deterministic for a given seed.
+
+    Returns
+    -------
+    list
+        One result of ``statistic`` per replicate.
+    """
+    counts = sp.csr_matrix(as_data_matrix(counts))
+    if not callable(statistic):
+        raise TypeError(f"statistic must be callable, got {type(statistic).__name__}")
+    n_boot = check_int(n_boot, "n_boot", 1)
+    rng = as_generator(seed)
+    n = counts.shape[0]
+    return [statistic(counts[rng.integers(0, n, n)]) for _ in range(n_boot)]
+
+
+def category_specific_contexts(counts, labels, per_category: int) -> np.ndarray:
+    """Row indices of the contexts most specific to each category (book chapter 10).
+
+    WordNet glosses define a noun by its genus ("a tree of the genus ...",
+    "a person who ...", "a city in ..."), so some contexts all but name a
+    target's category: the ground truth is partly written into ``X``. To
+    measure how much a score rides on them, chapter 10 removes, for each
+    category c, the ``per_category`` contexts with the largest
+
+    ``coverage(r, c) · share(r, c)``,
+
+    where ``coverage`` is the fraction of category c's targets that context r
+    co-occurs with and ``share`` the fraction of r's co-occurrence counts
+    that fall on category c (both ours; ties broken by row index). The
+    choice uses the labels on purpose: it finds the label-revealing contexts.
+
+    Parameters
+    ----------
+    counts : scipy.sparse matrix or array_like, shape (n, p)
+        Non-negative co-occurrence counts (contexts x targets). Not modified.
+    labels : array_like of int, shape (p,)
+        Category of each target.
+    per_category : int
+        Contexts to pick per category, ``1 <= per_category <= n``.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Sorted, distinct row indices (at most ``per_category`` x the number of
+        categories: a context can top several categories).
+    """
+    counts = sp.csr_matrix(as_data_matrix(counts))
+    if counts.nnz and counts.data.min() < 0:
+        raise ValueError("counts must be non-negative")
+    n, p = counts.shape
+    labels = check_labels(labels, p, "labels")
+    per_category = check_int(per_category, "per_category", 1)
+    if per_category > n:
+        raise ValueError(f"per_category must be at most the number of contexts {n}, got {per_category}")
+    onehot = (labels[:, None] == np.unique(labels)[None, :]).astype(np.float64)
+    mass = np.asarray(counts @ onehot)                                  # n x categories
+    coverage = np.asarray((counts > 0).astype(np.float64) @ onehot) / onehot.sum(axis=0)
+    share = mass / np.maximum(mass.sum(axis=1, keepdims=True), np.finfo(float).tiny)
+    score = coverage * share
+    picked = {int(r) for c in range(onehot.shape[1])
+              for r in np.argsort(-score[:, c], kind="stable")[:per_category]}
+    return np.array(sorted(picked), dtype=np.int64)

@@ -120,6 +120,26 @@ def test_items_per_user_tail_is_exact_and_the_clip_does_not_change_it():
         assert abs(share - expected) < 4 * np.sqrt(expected * (1 - expected) / free.size) + 1e-12
 
 
+def test_items_per_user_density_reading():
+    """activity_law="density": P(k_u = m) ∝ m^(-1/2) on 1..500 (the other reading of the paper's power law)."""
+    k = draw_items_per_user(200_000, 7, max_items=500, activity_law="density")
+    assert k.min() >= 1 and k.max() <= 500
+    m = np.arange(1, 501)
+    prob = m ** -0.5 / np.sum(m ** -0.5)                       # the definition, independently
+    for lo, hi in ((1, 1), (2, 10), (11, 100), (101, 500)):
+        expected = prob[lo - 1:hi].sum()
+        share = np.mean((k >= lo) & (k <= hi))
+        assert abs(share - expected) < 4 * np.sqrt(expected * (1 - expected) / k.size)
+    assert abs(k.mean() - np.sum(m * prob)) < 1.0               # about 176 items, not 45
+    with pytest.raises(ValueError, match="needs max_items"):
+        draw_items_per_user(10, 0, activity_law="density")
+    with pytest.raises(ValueError, match="activity_law"):
+        draw_items_per_user(10, 0, max_items=5, activity_law="pdf")
+    dense = simulate_clustered(n_users=300, n_items=100, seed=1, activity_law="density")
+    tail = simulate_clustered(n_users=300, n_items=100, seed=1)
+    assert dense.X.nnz > 1.3 * tail.X.nnz           # cap 50: mean k_u about 18.5 against about 12
+
+
 def test_items_per_user_validation():
     with pytest.raises(ValueError, match="max_items"):
         draw_items_per_user(10, 0, min_items=5, max_items=4)

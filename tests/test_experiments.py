@@ -31,9 +31,10 @@ from cosim_helpers.experiments import (
     score_range,
     within_between_means,
 )
+from cosim_helpers.metrics import cluster_recovery, neighbour_precision
 from cosim_helpers.models import fit_objective1, fit_objective2, loss_objective1, loss_objective2
 from cosim_helpers.probe import rescaling_probe
-from cosim_helpers.sensitivity import SensitivityRow, sensitivity_study
+from cosim_helpers.sensitivity import RARE_ITEM_USERS, TIE, SensitivityRow, sensitivity_study
 from cosim_helpers.similarity import cosine_similarity
 from cosim_helpers.spectral import top_singular
 
@@ -158,6 +159,18 @@ def test_sweep_at_symmetric_value_reproduces_symmetric_panel(data, panels):
     assert sweep[1] == pytest.approx(scores["obj2-like"], abs=1e-12)
 
 
+def test_a_head_metric_can_replace_the_auc(data, panels):
+    """metric= scores the same matrices with precision@n (issue 18, item 6)."""
+    X, clusters = data
+    head = panel_scores(panels, clusters, metric=neighbour_precision)
+    for panel in panels:
+        assert head[panel.key] == neighbour_precision(panel.S, clusters)
+    sweep = power_sweep(X, clusters, [0.0], k=K, lam=LAM1, metric=lambda S, c: neighbour_precision(S, c, 3))
+    assert sweep[0] == neighbour_precision(next(q for q in panels if q.key == "symmetric").S, clusters, 3)
+    with pytest.raises(TypeError, match="metric"):
+        panel_scores(panels, clusters, metric="precision")
+
+
 def test_sweep_moves_the_score_but_not_the_model(data):
     X, clusters = data
     alphas = np.array([-2.0, 0.0, 2.0])
@@ -193,6 +206,14 @@ def test_run_seeds_is_deterministic_and_seed_dependent():
     assert first.scores["symmetric"][0] != first.scores["symmetric"][1]
     # the per-seed sweep at α = 0 is the symmetric panel of the same seed
     np.testing.assert_allclose(first.sweep[:, 1], first.scores["symmetric"], atol=1e-12)
+
+
+def test_run_seeds_records_the_head_metric():
+    study = run_seeds([3], k=K, lam1=LAM1, lam2=LAM2, **SMALL)
+    X, clusters, _ = simulate_clustered(seed=3, **SMALL)
+    panels = figure1_panels(X, clusters, k=K, lam1=LAM1, lam2=LAM2, rescalings=tuple(RESCALINGS))
+    for panel in panels:
+        assert study.head[panel.key][0] == neighbour_precision(panel.S, clusters)
 
 
 def test_run_seeds_counts_kept_dimensions(data):
@@ -382,6 +403,37 @@ def test_sensitivity_row_summaries():
     assert row.d_range == (0.5, 0.96) and row.reasonable_range == (0.8, 0.96)
     worse = row._replace(scores={**scores, "obj2": 0.955, "symmetric": 0.99})
     assert not worse.order_holds and not worse.obj2_highest
+
+
+def test_a_tie_is_not_a_win_for_objective_2():
+    """Issue 18, item 7: Dirichlet 0.1 had obj. 2 = (c) = 1.00000 counted as "highest" by >=."""
+    scores = {"B=V": 0.8, "symmetric": 0.9, "A=V": 1.0, "obj2-like": 0.99, "obj2": 1.0}
+    trends = dict.fromkeys(("B=V", "symmetric", "A=V", "obj2-like"), 1.0)
+    row = SensitivityRow("s", "paper", 1.0, 1.0, 2, scores, trends, np.array([0.99]), np.array([1.0]))
+    assert row.obj2_margin == 0.0 and row.obj2_tied and not row.obj2_highest
+    near = row._replace(scores={**scores, "obj2": 1.0 - TIE / 2})
+    assert near.obj2_tied and not near.obj2_highest
+    win = row._replace(scores={**scores, "A=V": 0.99, "obj2": 0.99 + 2 * TIE})
+    assert win.obj2_highest and not win.obj2_tied
+
+
+def test_sensitivity_study_seeds_and_rare_items():
+    settings = {"baseline": {}, "Pareto": {"popularity_law": "pareto"}}
+    rows = sensitivity_study(settings, seeds=(2, 5), alphas=[0.0], k=K, lam1=LAM1, lam2=LAM2, **SMALL)
+    assert [(r.setting, r.seed) for r in rows] == [("baseline", 2), ("Pareto", 2), ("baseline", 5), ("Pareto", 5)]
+    one = sensitivity_study(settings, seed=5, alphas=[0.0], k=K, lam1=LAM1, lam2=LAM2, **SMALL)
+    assert [r.scores for r in one] == [r.scores for r in rows[2:]]          # seeds= runs each seed alone
+    for row in rows:
+        X, clusters, _ = simulate_clustered(seed=row.seed, **SMALL, **settings[row.setting])
+        users = np.asarray(X.sum(axis=0)).ravel()
+        assert (row.n_empty_items, row.n_rare_items) == (np.sum(users == 0), np.sum(users <= RARE_ITEM_USERS))
+        keep = users > RARE_ITEM_USERS
+        panels = figure1_panels(X, clusters, k=K, lam1=LAM1, lam2=LAM2, rescalings=tuple(RESCALINGS))
+        for panel in panels[1:]:
+            direct = cluster_recovery(panel.S[keep][:, keep], clusters[keep])
+            assert row.active_scores[panel.key] == pytest.approx(direct, abs=1e-12)
+    with pytest.raises(ValueError, match="seeds"):
+        sensitivity_study(settings, seeds=(1, 1), **SMALL)
 
 
 def test_sensitivity_study_validation():

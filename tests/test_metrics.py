@@ -1,8 +1,17 @@
+import itertools
+from itertools import permutations
+
 import numpy as np
 import pytest
 
 from cosim_helpers.data import cluster_similarity
-from cosim_helpers.metrics import cluster_recovery, neighbour_overlap, per_item_auc
+from cosim_helpers.metrics import (
+    cluster_recovery,
+    neighbour_overlap,
+    neighbour_precision,
+    per_item_auc,
+    per_item_precision,
+)
 
 
 def brute_force_auc(S, labels, i):
@@ -154,3 +163,72 @@ def test_scaled_round_off_still_ties():
     S = 1.0 - np.random.default_rng(2).uniform(0, 4e-16, size=(12, 12))
     assert cluster_recovery(S * 1e-13, labels) == 0.5
     assert cluster_recovery(S * 1e300, labels) == 0.5
+
+
+def precision_by_enumeration(S, labels, i, m):
+    """Precision@m of row i, averaged over every order of the tied similarities (the definition)."""
+    others = [j for j in range(len(labels)) if j != i]
+    values = sorted({S[i, j] for j in others}, reverse=True)
+    groups = [[j for j in others if S[i, j] == v] for v in values]  # exact ties (test data: decimals)
+    results = []
+    for orders in itertools.product(*(list(permutations(g)) for g in groups)):
+        ranked = [j for order in orders for j in order][:m]
+        results.append(sum(labels[j] == labels[i] for j in ranked) / m)
+    return np.mean(results)
+
+
+def test_per_item_precision_by_hand():
+    # item 0 (cluster 0): its neighbours in order 1 (same), then 2 (other) and 3 (same) tied, then 4
+    S = np.array([[0, 0.9, 0.5, 0.5, 0.1],
+                  [0.9, 0, 0.2, 0.3, 0.4],
+                  [0.5, 0.2, 0, 0.6, 0.7],
+                  [0.5, 0.3, 0.6, 0, 0.8],
+                  [0.1, 0.4, 0.7, 0.8, 0]])
+    labels = np.array([0, 0, 1, 0, 1])
+    prec = per_item_precision(S, labels, n_neighbours=2)
+    assert prec[0] == pytest.approx((1 + 0.5) / 2)   # 1 for item 1, half of one place for the tie
+    assert prec[1] == pytest.approx(0.5)             # neighbours 4 (other), 3 (same)
+    assert prec[4] == pytest.approx(0.5)             # neighbours 3 (other), 2 (same)
+    assert per_item_precision(S, labels, n_neighbours=1)[0] == 1.0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_per_item_precision_equals_the_average_over_tie_orders(seed):
+    rng = np.random.default_rng(seed)
+    p = 7
+    labels = rng.integers(0, 3, p)
+    S = np.round(rng.standard_normal((p, p)), 0)   # coarse rounding: many ties
+    for m in (1, 3, 6):
+        prec = per_item_precision(S, labels, m)
+        for i in range(p):
+            n_same = np.sum(labels == labels[i]) - 1
+            if n_same in (0, p - 1):
+                assert np.isnan(prec[i])
+            else:
+                assert prec[i] == pytest.approx(precision_by_enumeration(S, labels, i, m), abs=1e-12)
+
+
+def test_neighbour_precision_levels_and_scale():
+    labels = np.repeat([0, 1, 2, 3], 12)
+    truth = cluster_similarity(labels)
+    assert neighbour_precision(truth, labels) == 1.0
+    assert neighbour_precision(truth, labels, 20) == pytest.approx(11 / 20)  # only 11 same-cluster items
+    assert neighbour_precision(-truth, labels) == 0.0
+    assert neighbour_precision(np.ones((48, 48)), labels) == pytest.approx(11 / 47)  # all tied: chance
+    rng = np.random.default_rng(7)
+    S = rng.standard_normal((48, 48)) + 0.5 * truth
+    assert neighbour_precision(S * 1e-13, labels, 5) == neighbour_precision(S, labels, 5)
+    # a perfect tail but a broken head: the AUC barely moves, precision@1 collapses
+    S = truth.copy()
+    for i in range(48):
+        S[i, (i + 12) % 48] = 2.0           # one other-cluster item on top of every row
+    assert cluster_recovery(S, labels) > 0.96 and neighbour_precision(S, labels, 1) == 0.0
+
+
+def test_neighbour_precision_bad_input():
+    with pytest.raises(ValueError, match="n_neighbours"):
+        neighbour_precision(np.eye(5), np.array([0, 0, 1, 1, 1]), 5)
+    with pytest.raises(ValueError, match="at least two clusters"):
+        neighbour_precision(np.eye(4), np.zeros(4, dtype=int), 2)
+    with pytest.raises(ValueError, match="square"):
+        neighbour_precision(np.ones((3, 4)), np.zeros(3))
