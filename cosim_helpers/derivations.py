@@ -314,15 +314,15 @@ def _check_objective_and_k(objective, k):
 def _parametrisation(objective):
     """Symbols, σ² and the closed-form diagonals of Â, B̂ for the 2-item X.
 
-    Objective 1: ``h_i = √w_i = √(σ_i²/(σ_i²+λ))`` in (0, 1), so
-    ``σ_i² = λh_i²/(1 − h_i²)`` and ``Â = B̂ = V dMat(h)``. Objective 2:
+    Objective 1: ``r_i = √w_i = √(σ_i²/(σ_i²+λ))`` in (0, 1), so
+    ``σ_i² = λr_i²/(1 − r_i²)`` and ``Â = B̂ = V dMat(r)``. Objective 2:
     ``σ_i = λ + ε_i²`` (``σ_i > λ``, so ``ρ_i = ε_i²``), hence
     ``Â = V dMat(ε_i/σ_i)``, ``B̂ = V dMat(ε_i)``. Both are bijections of
     the admissible σ's onto positive parameters and keep everything rational.
     """
     if objective == 1:
-        params = sympy.symbols("h_1 h_2", positive=True)
-        s2 = [lam * h**2 / (1 - h**2) for h in params]
+        params = sympy.symbols("r_1 r_2", positive=True)
+        s2 = [lam * r**2 / (1 - r**2) for r in params]
         return params, s2, list(params), list(params)
     params = sympy.symbols("epsilon_1 epsilon_2", positive=True)
     s = [lam + e**2 for e in params]
@@ -374,7 +374,7 @@ def stationarity(objective: int, k: int) -> Derivation:
 
     sympy differentiates the loss and the gradient simplifies to the zero
     matrix for all admissible ``σ₁, σ₂, λ``. To keep the algebra rational
-    (and fast) the σ's are parametrised: ``h_i = √w_i = √(σ_i²/(σ_i²+λ))``
+    (and fast) the σ's are parametrised: ``r_i = √w_i = √(σ_i²/(σ_i²+λ))``
     for objective 1, ``σ_i = λ + ε_i²`` (i.e. ``ρ_i = ε_i²``) for objective 2;
     both are bijections.
     Stationarity is necessary, not sufficient, for optimality; the proofs
@@ -400,7 +400,7 @@ def stationarity(objective: int, k: int) -> Derivation:
     names = ", ".join(sympy.latex(p_) for p_ in params)
     if objective == 1:
         param_text = (f"Parametrise by the roots ${names}$ of the shrinkage factors, "
-                      "$h_i^2 = w_i = \\sigma_i^2/(\\sigma_i^2+\\lambda)$, so that")
+                      "$r_i^2 = w_i = \\sigma_i^2/(\\sigma_i^2+\\lambda)$, so that")
     else:
         param_text = (f"Parametrise by ${names} > 0$ with $\\sigma_i = \\lambda + \\epsilon_i^2$ "
                       "(i.e. $\\sigma_i > \\lambda$ and $\\rho_i = \\epsilon_i^2$), so that")

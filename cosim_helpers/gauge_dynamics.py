@@ -5,9 +5,9 @@ minimisers form a family ``(ÂG, B̂G⁻ᵀ)`` (book chapter 4). An optimiser
 started somewhere lands on *one* member. Chapter 11 shows which:
 
 * Gradient flow keeps the k x k imbalance :func:`imbalance` ``Θ = AᵀA − BᵀB``
-  constant (chapter 11 derives it). For a scalar start ``Θ₀ = cI`` this
+  constant (chapter 11 derives it). For a scalar start ``Θ₀ = ζI`` this
   fixes the landing: every minimiser with that imbalance has the item
-  cosines of :func:`landing_rescaling` (``c = 0``, e.g. a small start: the
+  cosines of :func:`landing_rescaling` (``ζ = 0``, e.g. a small start: the
   symmetric closed form of paper Eq. 5). For a non-scalar ``Θ₀`` it does
   not: the minimisers with a given ``Θ`` form a set of dimension
   ``k(k − 1)/2`` along which the cosines move (chapter 11's counterexample).
@@ -270,26 +270,26 @@ def train_factors(X, lam: float, A0, B0, *, method: str = "gd", lr: float, max_s
     return Trajectory(A, B, np.asarray(losses), optimiser.t, bool(reached))
 
 
-def landing_rescaling(w, c: float) -> np.ndarray:
-    """The diagonal ``D`` with ``imbalance(ÂD, B̂D⁻¹) = cI`` for the symmetric optimum.
+def landing_rescaling(w, zeta: float) -> np.ndarray:
+    """The diagonal ``D`` with ``imbalance(ÂD, B̂D⁻¹) = ζI`` for the symmetric optimum.
 
     With ``Â = B̂ = V_k W^{1/2}`` (paper Eq. 5, ``W = dMat(w)``),
-    ``imbalance(ÂD, B̂D⁻¹) = W(D² − D⁻²)``, which equals ``cI`` when
-    ``w_i d_i⁴ − c d_i² − w_i = 0``, i.e.
-    ``d_i² = (c + √(c² + 4w_i²)) / (2w_i)``. Every minimiser
-    ``(ÂG, B̂G⁻ᵀ)`` with imbalance ``cI`` has ``GGᵀ = D²`` (book chapter 11,
+    ``imbalance(ÂD, B̂D⁻¹) = W(D² − D⁻²)``, which equals ``ζI`` when
+    ``w_i d_i⁴ − ζ d_i² − w_i = 0``, i.e.
+    ``d_i² = (ζ + √(ζ² + 4w_i²)) / (2w_i)``. Every minimiser
+    ``(ÂG, B̂G⁻ᵀ)`` with imbalance ``ζI`` has ``GGᵀ = D²`` (book chapter 11,
     corollary "scalar start, determined landing"), so it has the item cosines
-    of ``B̂D⁻¹``. Gradient flow from a start with ``imbalance = cI`` keeps it,
+    of ``B̂D⁻¹``. Gradient flow from a start with ``imbalance = ζI`` keeps it,
     so if it reaches a minimum it lands there; chapter 11 checks that gradient
-    descent does. ``c = 0`` gives ``D = I``. For a non-scalar imbalance there
+    descent does. ``ζ = 0`` gives ``D = I``. For a non-scalar imbalance there
     is no such formula: the imbalance does not fix the landing.
 
     Parameters
     ----------
     w : array_like, shape (k,)
         Objective-1 shrinkage ``w_i = σ_i²/(σ_i² + λ)``, all > 0.
-    c : float
-        The constant balance.
+    zeta : float
+        The scalar ``ζ`` of the imbalance ``Θ₀ = ζI`` (chapter 11).
 
     Returns
     -------
@@ -302,6 +302,6 @@ def landing_rescaling(w, c: float) -> np.ndarray:
         raise TypeError(f"w must be numeric, got {type(w).__name__}") from exc
     if w.ndim != 1 or w.size == 0 or not np.all(np.isfinite(w)) or np.any(w <= 0):
         raise ValueError("w must be a non-empty 1-D array of finite numbers > 0")
-    if isinstance(c, bool) or not isinstance(c, numbers.Real) or not np.isfinite(c):
-        raise TypeError(f"c must be a finite real number, got {c!r}")
-    return np.sqrt((c + np.sqrt(c * c + 4.0 * w * w)) / (2.0 * w))
+    if isinstance(zeta, bool) or not isinstance(zeta, numbers.Real) or not np.isfinite(zeta):
+        raise TypeError(f"zeta must be a finite real number, got {zeta!r}")
+    return np.sqrt((zeta + np.sqrt(zeta * zeta + 4.0 * w * w)) / (2.0 * w))

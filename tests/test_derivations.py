@@ -174,7 +174,7 @@ def test_rescaling_the_objective2_optimum_costs_a_square_minimised_at_d_equals_1
 
 
 def _numeric_instance(objective, values):
-    """σ's of the 2-item example for numeric parameter values (h or ε), and X."""
+    """σ's of the 2-item example for numeric parameter values (r or ε), and X."""
     params, s2, _, _ = dv._parametrisation(objective)
     sub = dict(zip(params, values)) | {dv.lam: 0.8}
     s = np.sqrt([float(v.subs(sub)) for v in s2])
@@ -242,13 +242,13 @@ def test_derivation_renders_every_step_as_markdown_maths(obj1, obj2):
 
 def test_derivations_use_the_books_notation():
     # Issue 8, item 14: ρ_i means (σ_i − λ)_+ throughout the book; the
-    # objective-1 parametrisation uses h_i = √w_i instead.
+    # objective-1 parametrisation uses r_i = √w_i instead.
     params, s2, a_diag, _ = dv._parametrisation(1)
-    assert [p.name for p in params] == ["h_1", "h_2"]
+    assert [p.name for p in params] == ["r_1", "r_2"]
     w = sympy.simplify(s2[0] / (s2[0] + dv.lam))  # w_1 = σ₁²/(σ₁² + λ)
     assert sympy.simplify(w - params[0] ** 2) == 0 and a_diag[0] == params[0]
     params2, s2_2, _, b_diag = dv._parametrisation(2)
     rho = sympy.sqrt(s2_2[0]) - dv.lam  # ρ₁ = σ₁ − λ > 0
     assert sympy.simplify(rho - params2[0] ** 2) == 0 and b_diag[0] ** 2 == params2[0] ** 2
     text = dv.stationarity(1, 1)._repr_markdown_()
-    assert r"\rho" not in text and "h_{1}" in text
+    assert r"\rho" not in text and "r_{1}" in text

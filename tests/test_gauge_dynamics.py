@@ -128,7 +128,7 @@ def test_landing_rescaling_has_the_requested_balance():
 
 
 def test_gradient_descent_lands_where_the_balance_says():
-    # From an orthonormal start with balance cI, gradient descent reaches the minimum near the
+    # From an orthonormal start with balance ζI, gradient descent reaches the minimum near the
     # rescaling D of landing_rescaling; the gap is the O(lr) drift of Θ of a finite step, so it
     # shrinks with the step (the flow limit). A balanced small start lands on the symmetric optimum.
     X = random_data(7, n=60, p=8) * np.array([4.0, 2.5, 1.5, 1, 1, 1, 1, 1])  # spread-out spectrum
@@ -208,7 +208,7 @@ def _gram_of_a_solution(w, Theta, seed):
 
 
 def test_a_scalar_imbalance_fixes_the_landing_and_a_general_one_does_not():
-    # Chapter 11, corollary "scalar start, determined landing": every minimiser with imbalance cI
+    # Chapter 11, corollary "scalar start, determined landing": every minimiser with imbalance ζI
     # has GGᵀ = D² (landing_rescaling), so its item cosines are fixed; for a non-scalar Θ the
     # solutions have different GGᵀ. Solved numerically, without the closed form.
     w = np.array([0.9, 0.6, 0.45, 0.2])
