@@ -381,3 +381,24 @@ def test_round_two_attacks_score_no_more_than_their_real_work_and_leak_nothing(r
     # an exception type name is shown for at most a few cells: forged names are a channel of ~6 bits each
     assert shown.count("(not an answer cell)") <= 2 * grading.MAX_CELL_ERRORS  # problems.csv + feedback
     capsys.readouterr()
+
+
+# --------------------------------------------------------------------------- fresh eyes
+
+
+def test_a_newline_in_a_name_never_makes_a_student_id_or_a_second_report_line(tmp_path, capsys):
+    """``$`` in the id pattern matched before a final newline: a folder ``ada\\n`` became a student
+    whose grades stopped ``lms.py grades`` for the class; a file name could print a fake line."""
+    root = _course(tmp_path)
+    inbox = tmp_path / "inbox"
+    (inbox / "ada\n" / "ps1").mkdir(parents=True)
+    shutil.copy(ADA, inbox / "ada\n" / "ps1" / "ps1.ipynb")
+    (inbox / "eve" / "ps1").mkdir(parents=True)
+    (inbox / "eve" / "x\nautograded ada\\ps1: 9\n").write_text("x")
+    problems = _collect(inbox, root)
+    assert ("ada\n", "bad_student_id") in {(p.student_id, p.kind) for p in problems}
+    assert not (root / "submitted" / "ada\n").exists()
+    out = capsys.readouterr().out
+    assert all(line.startswith(("  PROBLEM", "collected")) for line in out.splitlines()), out
+    rows = (root / "reports" / "problems.csv").read_text().splitlines()
+    assert len(rows) == 1 + len(problems)

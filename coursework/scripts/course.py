@@ -65,7 +65,7 @@ DEFAULT_INBOX = COURSE / "class"
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 #: Instructor-only files that must never be in release/.
 SECRET_FILES = ("hidden_tests.py",)
-_STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")  # \Z, not $: "$" also matches before a final newline
 _TASK = re.compile(r"^ps(\d+)-t(\d+)-")
 PROBLEM_FIELDS = ("student_id", "assignment", "task", "kind", "detail", "stage")
 
@@ -627,8 +627,8 @@ def _write_problems(course: Path, problems: list[Problem], stage: str, students:
         writer.writerow(PROBLEM_FIELDS)
         for row in kept:
             writer.writerow([grading.csv_safe(row.get(f, "")) for f in PROBLEM_FIELDS])
-        for p in problems:  # file and folder names are the students': never a formula in a spreadsheet
-            writer.writerow([grading.csv_safe(v) for v in (*p, stage)])
+        for p in problems:  # file and folder names are the students': one line, never a formula
+            writer.writerow([grading.csv_safe(_one_line(v)) for v in (*p, stage)])
     return path
 
 
@@ -639,11 +639,16 @@ def read_problems(course: Path = COURSE) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
+def _one_line(text: str) -> str:
+    """Control characters (a file name can hold a newline) shown escaped: one problem, one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _print_problems(problems: list[Problem]) -> None:
     for p in problems:
         where = "/".join(x for x in (p.student_id, p.assignment) if x)
         task = f" task {p.task}" if p.task else ""
-        print(f"  PROBLEM {where}{task} [{p.kind}] {p.detail}")
+        print(_one_line(f"  PROBLEM {where}{task} [{p.kind}] {p.detail}"))
 
 
 # --------------------------------------------------------------------------- export, feedback

@@ -51,7 +51,7 @@ SCRIPTS = Path(__file__).resolve().parent
 load = runpy.run_path(str(SCRIPTS / "siblings.py"))["load"]
 grading = load("grading")
 
-_STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")  # \Z, not $: "$" also matches before a final newline
 _CANVAS = re.compile(r"^(?P<name>[^_/]+?)(?:_LATE)?_(?P<lms_id>\d+)_(?P<submission>\d+)_(?P<file>[^/]+)$")
 _MOODLE = re.compile(r"^(?P<name>[^_/]+)_(?P<lms_id>\d+)_assignsubmission_file_(?P<file>[^/]*)$")
 _MOODLE_FOLDER = re.compile(r"^(?P<name>[^_/]+)_(?P<lms_id>\d+)_assignsubmission_file_?$")
