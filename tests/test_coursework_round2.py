@@ -402,3 +402,19 @@ def test_a_newline_in_a_name_never_makes_a_student_id_or_a_second_report_line(tm
     assert all(line.startswith(("  PROBLEM", "collected")) for line in out.splitlines()), out
     rows = (root / "reports" / "problems.csv").read_text().splitlines()
     assert len(rows) == 1 + len(problems)
+
+
+def test_the_per_call_limit_counts_cpu_time_not_time_spent_waiting_for_a_cpu():
+    """Issue 20, item 7: busy neighbours slowed an honest call past a wall-clock limit."""
+    waited = runner._run_limited(0.5, time.sleep, 0.8)  # no CPU used: as if starved by neighbours
+    assert waited[0] == "ok", waited
+
+    def spin():
+        end = time.process_time() + 5
+        while time.process_time() < end:
+            pass
+
+    start = time.monotonic()
+    assert runner._run_limited(0.5, spin)[0] == "timeout"  # an endless loop is still stopped
+    assert time.monotonic() - start < 2
+    assert runner._run_limited(0.2, time.sleep, 5)[0] == "timeout"  # and so is a call that blocks

@@ -47,12 +47,24 @@ def _alarm(signum, frame):  # pragma: no cover - exercised in the sandbox
     raise GradingTimeout()
 
 
+#: The wall-clock backstop of one call, in multiples of its CPU-time limit (a call that blocks
+#: uses no CPU time: it is stopped by this one).
+WALL_FACTOR = 2.0
+
+
 def _run_limited(seconds: float, fn, *args):
-    """Run ``fn(*args)`` with a SIGALRM after ``seconds``; return (status, value, error type)."""
+    """Run ``fn(*args)`` for at most ``seconds`` of CPU time; return (status, value, error type).
+
+    CPU time (``ITIMER_PROF``, SIGPROF), not wall-clock time: other sandboxes busy beside this
+    one slow a call down but do not use up its limit. A call that blocks instead of computing
+    is stopped after ``WALL_FACTOR * seconds`` of wall-clock time (``ITIMER_REAL``, SIGALRM).
+    """
     use_alarm = seconds and seconds > 0 and hasattr(signal, "setitimer")
     if use_alarm:
         signal.signal(signal.SIGALRM, _alarm)
-        signal.setitimer(signal.ITIMER_REAL, seconds)
+        signal.signal(signal.SIGPROF, _alarm)
+        signal.setitimer(signal.ITIMER_PROF, seconds)
+        signal.setitimer(signal.ITIMER_REAL, WALL_FACTOR * seconds)
     try:
         value = fn(*args)
         status, error = "ok", ""
@@ -63,6 +75,7 @@ def _run_limited(seconds: float, fn, *args):
     finally:
         if use_alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.setitimer(signal.ITIMER_PROF, 0)
     return status, value, error
 
 
