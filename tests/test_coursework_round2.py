@@ -301,13 +301,19 @@ def test_a_task_that_timed_out_beside_others_is_rerun_alone(monkeypatch, tmp_pat
         time.sleep(0.3)
         with lock:
             active[0] -= 1
-        return grading.TaskResult(job.task, 0.0 if crowded else 1.0, 1.0, "timeout" if crowded else "passed")
+        if job.task == "1.2":  # an endless loop stopped by a per-call (CPU-time) limit: same alone
+            runs.append(job.task)
+            return grading.TaskResult(job.task, 0.0, 1.0, "timeout")
+        return grading.TaskResult(job.task, 0.0 if crowded else 1.0, 1.0, "timeout" if crowded else "passed",
+                                  wall_limit=crowded)
 
+    runs = []
     monkeypatch.setattr(grading, "run_task", run_task)
-    lay = grading.Layout("ps1", [], set(), {}, {}, {"1.1": 1.0}, {})
-    jobs = [grading.Job(lay, None, "1.1", [], ([], {})) for _ in range(4)]
+    lay = grading.Layout("ps1", [], set(), {}, {}, {"1.1": 1.0, "1.2": 1.0}, {})
+    jobs = [grading.Job(lay, None, task, [], ([], {})) for task in ("1.1", "1.1", "1.2", "1.1", "1.1")]
     results = grading.run_jobs(jobs, tmp_path, grading.Limits(), workers=2)
-    assert [r.kind for r in results] == ["passed"] * 4
+    assert [r.kind for r in results] == ["passed", "passed", "timeout", "passed", "passed"]
+    assert runs == ["1.2"], "a CPU-time limit is not rerun (the reruns are serial: keep them few)"
 
 
 # --------------------------------------------------------------------------- 6., 11. the sandbox

@@ -561,6 +561,7 @@ class TaskResult:
     cells: list = field(default_factory=list)
     printed: int = 0
     log: bytes = b""         #: the first bytes the run printed: for the instructor's log only, never feedback
+    wall_limit: bool = False  #: stopped by the wall-clock limit of the whole run (which neighbours can cause)
 
 
 @dataclass
@@ -738,7 +739,7 @@ def run_task(job: Job, work: Path, limits: Limits, *, slot: int = 0, use_sandbox
     if result.timed_out:
         return TaskResult(task, 0.0, points, "timeout",
                           f"grading task {task} was stopped after the {limits.wall:g} s limit for the whole run "
-                          "(an endless loop?)", result.seconds, printed=result.output_bytes)
+                          "(an endless loop?)", result.seconds, printed=result.output_bytes, wall_limit=True)
     if result.answers_too_large:
         return TaskResult(task, 0.0, points, "limit", f"the answers of task {task} exceed {limits.answers >> 20} MB",
                           result.seconds, printed=result.output_bytes)
@@ -760,9 +761,10 @@ def run_jobs(jobs: list[Job], work: Path, limits: Limits, *, workers: int | None
              use_sandbox: bool = True) -> list[TaskResult]:
     """Run many jobs on ``workers`` parallel sandboxes (default: the number of CPUs).
 
-    A task stopped by a time limit (kind ``timeout``) is run once more after all others, alone,
-    and that result counts: a time limit is wall-clock time, and another submission running
-    beside it (15 busy processes of its own, say) can slow an honest answer past the limit.
+    A task stopped by the wall-clock limit of its whole run is run once more after all others,
+    alone, and that result counts: another submission running beside it (15 busy processes of its
+    own, say) can slow an honest answer past a wall-clock limit. (The per-call limits count CPU
+    time, which neighbours do not use up: an endless loop stopped by one is not rerun.)
     """
     work = Path(work)
     work.mkdir(parents=True, exist_ok=True)
@@ -789,7 +791,7 @@ def run_jobs(jobs: list[Job], work: Path, limits: Limits, *, workers: int | None
         with ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(one, jobs))
     for index, (job, result) in enumerate(zip(jobs, results, strict=True)):
-        if result.kind == "timeout" and workers > 1:
+        if result.wall_limit and workers > 1:
             results[index] = one(job)  # alone: nothing else runs now
     return results
 
