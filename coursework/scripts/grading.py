@@ -643,8 +643,8 @@ def score_task(lay: Layout, task: str, cases: list, answers: dict, limits: Limit
     setup_labels = {cell["label"] for cell in lay.setup}
     if any(c["label"] in setup_labels and c["status"] != "ok" for c in answers["cells"]):
         return TaskResult(task, 0.0, points, "grader_error",
-                          "the problem set's own setup failed in the sandbox: a problem of the grader, not of the "
-                          "submission (tell the instructor)")
+                          "the problem set's own setup failed in the sandbox: a problem of the grader, or code of "
+                          "the submission forged its record (tell the instructor)")
     solution_cells = {c["label"]: c for c in answers["cells"] if "(" in c["label"]}
     for case, answer in zip(cases, answers["cases"], strict=True):
         status = answer["status"]
