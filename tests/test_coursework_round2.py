@@ -424,3 +424,10 @@ def test_the_per_call_limit_counts_cpu_time_not_time_spent_waiting_for_a_cpu():
     assert runner._run_limited(0.5, spin)[0] == "timeout"  # an endless loop is still stopped
     assert time.monotonic() - start < 2
     assert runner._run_limited(0.2, time.sleep, 5)[0] == "timeout"  # and so is a call that blocks
+
+
+def test_a_call_stops_before_the_run_is_killed_and_says_it_was_the_wall_clock(monkeypatch):
+    """The run's deadline cuts a slow call short (answers still come back), marked for a rerun alone."""
+    monkeypatch.setattr(runner, "DEADLINE", time.monotonic() + 0.3)
+    status, _, error = runner._run_limited(20, time.sleep, 5)
+    assert (status, error) == ("timeout", "deadline")

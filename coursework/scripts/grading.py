@@ -38,6 +38,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -713,6 +714,8 @@ def run_task(job: Job, work: Path, limits: Limits, *, slot: int = 0, use_sandbox
     shutil.rmtree(bundle)
     program = lay.setup + sub.cells
     _write_bundle(bundle, program, job.encoded)
+    # every call stops 2 s before the whole run is killed, so that the answers so far come back
+    deadline = f"{time.monotonic() + max(limits.wall - 2.0, 1.0):.3f}"
     try:
         if use_sandbox:
             binds = {str(package): sandbox.PACKAGE_DIR, str(SCRIPTS / "runner.py"): f"{sandbox.RUNNER_DIR}/runner.py",
@@ -722,7 +725,7 @@ def run_task(job: Job, work: Path, limits: Limits, *, slot: int = 0, use_sandbox
             for font in (mpl.glob("fontlist-*.json") if mpl else []):
                 binds[str(font)] = f"/tmp/mpl/{font.name}"
             command = [sys.executable, "-I", f"{sandbox.RUNNER_DIR}/runner.py", sandbox.BUNDLE_DIR, "{answers_fd}",
-                       str(limits.call), sandbox.PACKAGE_DIR]
+                       str(limits.call), sandbox.PACKAGE_DIR, deadline]
             result = sandbox.run(command, binds, limits=limits, slot=slot, covers=covers)
         else:
             tmp = bundle.parent / (bundle.name + "-tmp")
@@ -730,7 +733,7 @@ def run_task(job: Job, work: Path, limits: Limits, *, slot: int = 0, use_sandbox
             for font in (mpl.glob("fontlist-*.json") if mpl else []):
                 shutil.copy(font, tmp / font.name)
             command = [sys.executable, "-I", str(SCRIPTS / "runner.py"), str(bundle), "{answers_fd}",
-                       str(limits.call), str(package)]
+                       str(limits.call), str(package), deadline]
             result = sandbox.run(command, {"__tmp__": str(tmp)}, limits=limits, sandbox=False)
             shutil.rmtree(tmp, ignore_errors=True)
     finally:
@@ -752,6 +755,9 @@ def run_task(job: Job, work: Path, limits: Limits, *, slot: int = 0, use_sandbox
                           f"grading task {task} failed: {how}", result.seconds, printed=result.output_bytes,
                           log=result.output)
     scored = score_task(lay, task, job.cases, answers, limits)
+    if scored.kind == "timeout" and any(a["status"] == "timeout" and a["error"] == "deadline" for a in
+                                        [*answers["cases"], *answers["cells"]]):
+        scored.wall_limit = True  # stopped by the run's wall clock, not by its CPU limit: rerun alone
     scored.seconds, scored.cells, scored.printed = result.seconds, answers["cells"], result.output_bytes
     scored.log = result.output
     return scored
