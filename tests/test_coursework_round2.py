@@ -431,3 +431,22 @@ def test_a_call_stops_before_the_run_is_killed_and_says_it_was_the_wall_clock(mo
     monkeypatch.setattr(runner, "DEADLINE", time.monotonic() + 0.3)
     status, _, error = runner._run_limited(20, time.sleep, 5)
     assert (status, error) == ("timeout", "deadline")
+
+
+def test_a_resubmission_turning_a_folder_into_a_file_is_one_problem(tmp_path, capsys):
+    """Fresh eyes: ``notes/`` then a file ``notes`` (or back) made ``collect --update`` raise for everyone."""
+    root = _course(tmp_path)
+    inbox = tmp_path / "inbox"
+    for student in ("ada", "mal"):
+        (inbox / student / "ps1").mkdir(parents=True)
+        shutil.copy(ADA, inbox / student / "ps1" / "ps1.ipynb")
+    (inbox / "mal" / "ps1" / "notes").mkdir()
+    (inbox / "mal" / "ps1" / "notes" / "a.txt").write_text("a")
+    course.collect(inbox, root)
+    shutil.rmtree(inbox / "mal" / "ps1" / "notes")
+    (inbox / "mal" / "ps1" / "notes").write_text("now a file")
+    (inbox / "ada" / "ps1" / "extra.txt").write_text("new")
+    problems = course.collect(inbox, root, update=True)
+    assert ("mal", "conflict") in {(p.student_id, p.kind) for p in problems}
+    assert (root / "submitted" / "ada" / "ps1" / "extra.txt").read_text() == "new"
+    capsys.readouterr()

@@ -254,7 +254,7 @@ def _walk(folder: Path, refused: list[str], depth: int = 0) -> list[Path]:
             if depth >= MAX_DEPTH:
                 refused.append(f"{entry.name} (folders nested more than {MAX_DEPTH} deep)")
             else:
-                files += [p for p in _walk(path, refused, depth + 1)]
+                files += _walk(path, refused, depth + 1)
         else:
             files.append(path)
     return files
@@ -340,7 +340,11 @@ def _collect_folder(src: Path, dest: Path, course: Path, student: str, name: str
             problems.append(Problem(student, name, "", "too_large", f"the files add up to more than "
                                     f"{MAX_SUBMISSION >> 20} MB: {path.relative_to(src)} and later ones not collected"))
             break
-        _copy_in(data, dest / path.relative_to(src), course, student, name, update, problems)
+        try:
+            _copy_in(data, dest / path.relative_to(src), course, student, name, update, problems)
+        except OSError as exc:  # e.g. a file where an earlier copy had a folder of that name
+            problems.append(Problem(student, name, "", "conflict", f"{path.relative_to(src)} could not be copied "
+                                    f"({exc.strerror}): kept the earlier copy"))
 
 
 def collect(inbox: Path = DEFAULT_INBOX, course: Path = COURSE, *, update: bool = False) -> list[Problem]:
