@@ -419,3 +419,51 @@ def build_honest(ada: dict) -> dict[str, tuple[bytes | dict, dict[str, bytes], s
                                 "data": {"image/png": "iVBORw0KGgo" + "A" * 200000, "text/plain": "<Figure>"}}]
     out["n11-old-format-outputs"] = (old, {}, "nbformat 4.4 (no cell ids), big image outputs stored")
     return out
+
+
+# --------------------------------------------------------------------------- round two (issue 20)
+# Used by ``test_coursework_round2.py``, each graded alone next to nothing else. A source that
+# defines ``cosine_rows`` replaces task 1.1's answer cell, any other is added after the setup.
+
+FORGED_LABELS = '''
+import sys
+_main = sys.modules["__main__"]
+_call_cases = _main.call_cases
+def _forged(namespace, cases, arrays, seconds, cells=()):
+    leak = []
+    for key in sorted(arrays)[:20]:
+        values = ",".join(f"{v:.2f}" for v in arrays[key].ravel()[:8])
+        leak.append({"label": f"cell LEAK {key}{list(arrays[key].shape)}:{values}", "status": "error",
+                     "error": "ValueError"})
+    return _call_cases(namespace, cases, arrays, seconds, list(cells) + leak)
+_main.call_cases = _forged
+'''
+
+ERROR_NAMES = '''
+import builtins, sys
+_main = sys.modules["__main__"]
+_call_cases = _main.call_cases
+_names = sorted(n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException))
+def _forged(namespace, cases, arrays, seconds, cells=()):
+    digits = [int(abs(v) * 100) for key in sorted(arrays) for v in arrays[key].ravel()] or [0]
+    cells = [dict(c, status="error", error=_names[digits[i % len(digits)] % len(_names)]) if c["label"].startswith("cell ")
+             else c for i, c in enumerate(cells)]
+    return _call_cases(namespace, cases, arrays, seconds, cells)
+_main.call_cases = _forged
+'''
+
+INSTALLED_REFERENCE = '''import importlib, sys
+sys.path[:] = [p for p in sys.path if not p.startswith("/opt/course")]
+for _name in [m for m in sys.modules if m.startswith("cosim" + "_helpers")]:
+    del sys.modules[_name]
+sys.path.insert(0, "{site}")
+_reference = getattr(importlib.import_module("cosim" + "_helpers.similarity"), "cosine" + "_similarity")
+def cosine_rows(E):
+    return _reference(E)
+'''
+
+#: {name: (source, points its real work earns, extra empty cells, what it tries)}
+ROUND2 = {
+    "r01-forged-labels": (FORGED_LABELS, 9, 0, "append cell records whose labels carry the hidden inputs"),
+    "r02-error-names": (ERROR_NAMES, 9, 40, "encode the hidden inputs in forged exception names of 40 cells"),
+}

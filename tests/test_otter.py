@@ -213,3 +213,35 @@ def test_the_student_code_is_nbgraders_release(exported, tmp_path):
         released = json.loads((root / "release" / ps / f"{ps}.ipynb").read_text())["cells"]
         otter_nb = json.loads(paths[ps]["student"].read_text())["cells"]
         assert _code_cells(otter_nb) == _code_cells(released), ps
+
+
+def test_grade_refuses_symlinks_and_fifos_in_the_inbox(tmp_path, monkeypatch, capsys):
+    """Issue 20: ``inbox/mal/ps1 -> source/ps1`` was resolved and Otter graded the instructor's notebook."""
+    import os
+
+    out = tmp_path / "otter"
+    for ps in ASSIGNMENTS:
+        (out / ps).mkdir(parents=True)
+        (out / ps / f"{ps}-autograder.zip").write_bytes(b"")
+    inbox = tmp_path / "inbox"
+    (inbox / "ada" / "ps1").mkdir(parents=True)
+    (inbox / "ada" / "ps1" / "ps1.ipynb").write_text('{"cells": []}')
+    (inbox / "mal").mkdir()
+    (inbox / "mal" / "ps1").symlink_to(COURSEWORK / "source" / "ps1")
+    (inbox / "mal" / "ps2").mkdir()
+    (inbox / "mal" / "ps2" / "ps2.ipynb").symlink_to(COURSEWORK / "source" / "ps2" / "ps2.ipynb")
+    (inbox / "eve").symlink_to(inbox / "ada")
+    (inbox / "fif" / "ps1").mkdir(parents=True)
+    os.mkfifo(inbox / "fif" / "ps1" / "ps1.ipynb")
+    graded = []
+
+    def otter_run(autograder, submission, **kwargs):
+        graded.append(Path(submission).read_text())
+        return {"score": 1.0}
+
+    monkeypatch.setattr(otter_export, "otter_run", otter_run)
+    report = otter_export.grade(inbox, out, COURSEWORK, report=tmp_path / "grades.csv", workers=1)
+    rows = {(r.split(",")[0], r.split(",")[1]): r.split(",")[2] for r in report.read_text().splitlines()[1:]}
+    assert graded == ['{"cells": []}'], "only ada's own regular file reached Otter"
+    assert rows == {("ada", "ps1"): "1", ("mal", "ps1"): "0", ("mal", "ps2"): "0", ("fif", "ps1"): "0"}, rows
+    assert "PROBLEM eve: a symlink in the inbox" in capsys.readouterr().out

@@ -46,6 +46,7 @@ import os
 import re
 import runpy
 import shutil
+import stat
 import sys
 import time
 import warnings
@@ -64,7 +65,7 @@ DEFAULT_INBOX = COURSE / "class"
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 #: Instructor-only files that must never be in release/.
 SECRET_FILES = ("hidden_tests.py",)
-_STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")  # \Z, not $: "$" also matches before a final newline
 _TASK = re.compile(r"^ps(\d+)-t(\d+)-")
 PROBLEM_FIELDS = ("student_id", "assignment", "task", "kind", "detail", "stage")
 
@@ -131,12 +132,12 @@ def _run(app) -> dict:
     return capture_log(app)
 
 
-def _gradebook(course: Path):
+def _gradebook(course: Path, db_url: str | None = None):
     from nbgrader.api import Gradebook
 
     _, coursedir = _nbgrader(course)
     cd = coursedir()
-    return Gradebook(cd.db_url, cd.course_id)
+    return Gradebook(db_url or cd.db_url, cd.course_id)
 
 
 # --------------------------------------------------------------------------- release
@@ -218,21 +219,65 @@ def release(course: Path = COURSE) -> list[Path]:
 # --------------------------------------------------------------------------- collect
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    return a.is_file() and b.is_file() and a.read_bytes() == b.read_bytes()
+#: Caps of what ``collect`` copies: per file, and per student and problem set.
+MAX_FILE = 20 << 20
+MAX_SUBMISSION = 50 << 20
+#: How deep and how many files ``collect`` looks into one problem set's folder.
+MAX_DEPTH, MAX_FILES = 8, 200
 
 
-def _copy_in(path: Path, target: Path, course: Path, student: str, name: str, update: bool, problems: list) -> None:
-    if target.exists() and not _same_file(path, target):
-        if not update:
-            problems.append(Problem(student, name, "", "conflict",
-                                    f"{target.relative_to(course)} was collected before with "
-                                    "different content: kept the earlier copy (use --update)"))
-            return
-        target.chmod(0o644)
-    if not target.exists() or not _same_file(path, target):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
+def _is_regular(path: Path) -> bool:
+    """A regular file, not a symlink (whatever it points to), FIFO, device or folder."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _entries(folder: Path) -> list[os.DirEntry]:
+    with os.scandir(folder) as it:
+        return sorted(it, key=lambda e: e.name)
+
+
+def _what(entry: os.DirEntry) -> str:
+    return "a symlink" if entry.is_symlink() else "not a regular file or folder"
+
+
+def _walk(folder: Path, refused: list[str], depth: int = 0) -> list[Path]:
+    """The regular files under ``folder``, never following a symlink; everything else into ``refused``."""
+    files = []
+    for entry in _entries(folder):
+        path = Path(entry.path)
+        if entry.is_symlink() or not (entry.is_dir(follow_symlinks=False) or entry.is_file(follow_symlinks=False)):
+            refused.append(f"{entry.name} ({_what(entry)})")
+        elif entry.is_dir(follow_symlinks=False):
+            if depth >= MAX_DEPTH:
+                refused.append(f"{entry.name} (folders nested more than {MAX_DEPTH} deep)")
+            else:
+                files += _walk(path, refused, depth + 1)
+        else:
+            files.append(path)
+    return files
+
+
+def _copy_in(data: bytes, target: Path, course: Path, student: str, name: str, update: bool, problems: list) -> None:
+    exists = _is_regular(target)
+    if exists and target.read_bytes() == data:
+        return
+    if exists and not update:
+        problems.append(Problem(student, name, "", "conflict",
+                                f"{target.relative_to(course)} was collected before with "
+                                "different content: kept the earlier copy (use --update)"))
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.collecting")
+    tmp.write_bytes(data)
+    tmp.replace(target)
+
+
+def _refuse(problems: list, student: str, name: str, detail: str) -> None:
+    problems.append(Problem(student, name, "", "refused_file", f"{detail}: not collected (only regular files "
+                            "inside the inbox are read; a symlink could point at anything on this machine)"))
 
 
 def _flat_inbox(inbox: Path, course: Path, names: list[str], update: bool, problems: list) -> list[str]:
@@ -240,27 +285,66 @@ def _flat_inbox(inbox: Path, course: Path, names: list[str], update: bool, probl
 
     The student id is the file name up to the first ``_``; the problem set is read from the
     notebook itself (its cells' nbgrader ids, else its title), so the rest of the name may be
-    anything an LMS adds. The copy is ``submitted/<student>/<ps>/<ps>.ipynb``.
+    anything an LMS adds. The copy is ``submitted/<student>/<ps>/<ps>.ipynb``. Only regular
+    files are read (a symlink, FIFO or folder of that name is refused).
     """
     students = set()
-    for path in sorted(inbox.glob("*.ipynb")):
+    for entry in _entries(inbox):
+        if not entry.name.endswith(".ipynb") or entry.name.startswith("."):
+            continue
+        path = Path(entry.path)
         student = path.stem.split("_", 1)[0].strip()
         if not _STUDENT_ID.match(student) or "_" not in path.stem:
             problems.append(Problem(path.stem, "", "", "bad_student_id",
                                     f"{path.name}: name it <student>_<anything>.ipynb: skipped"))
             continue
+        if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
+            _refuse(problems, student, "", f"{path.name} ({_what(entry)})")
+            continue
         try:
-            name = grading.identify(grading.read_notebook(path))
-        except (ValueError, UnicodeDecodeError):
+            data = grading.read_regular(path, MAX_FILE)
+            name = grading.identify(grading.parse_notebook(data))
+        except ValueError:
             name = None
         if name not in names:
             problems.append(Problem(student, "", "", "unknown_notebook",
-                                    f"{path.name} is not a notebook of any problem set (unreadable or renamed cells): "
-                                    "not collected"))
+                                    f"{path.name} is not a notebook of any problem set (unreadable, renamed cells "
+                                    f"or larger than {MAX_FILE >> 20} MB): not collected"))
             continue
         students.add(student)
-        _copy_in(path, course / "submitted" / student / name / f"{name}.ipynb", course, student, name, update, problems)
+        _copy_in(data, course / "submitted" / student / name / f"{name}.ipynb", course, student, name, update, problems)
     return sorted(students)
+
+
+def _collect_folder(src: Path, dest: Path, course: Path, student: str, name: str, update: bool,
+                    problems: list) -> None:
+    """Copy one problem set's folder of one student (regular files only, within the caps)."""
+    refused: list[str] = []
+    files = sorted(_walk(src, refused), key=lambda p: (p.suffix != ".ipynb", p))  # the caps never cost a notebook
+    if refused:
+        _refuse(problems, student, name, ", ".join(refused))
+    if len(files) > MAX_FILES:
+        problems.append(Problem(student, name, "", "too_large", f"more than {MAX_FILES} files: only the first "
+                                f"{MAX_FILES} collected"))
+        files = files[:MAX_FILES]
+    total = 0
+    for path in files:
+        try:
+            data = grading.read_regular(path, MAX_FILE)
+        except ValueError as exc:
+            problems.append(Problem(student, name, "", "too_large" if "larger" in str(exc) else "refused_file",
+                                    f"{path.relative_to(src)}: {exc}: not collected"))
+            continue
+        total += len(data)
+        if total > MAX_SUBMISSION:
+            problems.append(Problem(student, name, "", "too_large", f"the files add up to more than "
+                                    f"{MAX_SUBMISSION >> 20} MB: {path.relative_to(src)} and later ones not collected"))
+            break
+        try:
+            _copy_in(data, dest / path.relative_to(src), course, student, name, update, problems)
+        except OSError as exc:  # e.g. a file where an earlier copy had a folder of that name
+            problems.append(Problem(student, name, "", "conflict", f"{path.relative_to(src)} could not be copied "
+                                    f"({exc.strerror}): kept the earlier copy"))
 
 
 def collect(inbox: Path = DEFAULT_INBOX, course: Path = COURSE, *, update: bool = False) -> list[Problem]:
@@ -268,8 +352,12 @@ def collect(inbox: Path = DEFAULT_INBOX, course: Path = COURSE, *, update: bool 
 
     Two layouts: a folder per student with one folder per problem set
     (``inbox/<student>/<ps>/*``, everything in it is copied), or one flat folder of notebooks
-    (``inbox/<student>_<anything>.ipynb``, see :func:`_flat_inbox`). The inbox is only read. A
-    file already collected with the same content is left alone; one with different content is
+    (``inbox/<student>_<anything>.ipynb``, see :func:`_flat_inbox`). The inbox is only read,
+    and only its regular files: a symlink at any level (a student folder, a problem-set folder,
+    a file; inboxes come from git clones, where students can plant them), a FIFO or a device is
+    refused with a problem and never followed or opened, so nothing outside the inbox is read.
+    Caps: :data:`MAX_FILE` per file, :data:`MAX_SUBMISSION` per student and problem set. A file
+    already collected with the same content is left alone; one with different content is
     kept and reported as a conflict, unless ``update`` is true, in which case the new version
     replaces the old copy. Every student found is added to the gradebook. The problems found go
     to ``reports/problems.csv`` (stage ``collect``).
@@ -279,22 +367,34 @@ def collect(inbox: Path = DEFAULT_INBOX, course: Path = COURSE, *, update: bool 
         raise SystemExit(f"inbox {inbox} does not exist")
     names = assignments(course)
     problems = []
-    students = _flat_inbox(inbox, course, names, update, problems) if any(inbox.glob("*.ipynb")) else []
-    for student_dir in sorted(p for p in inbox.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    entries = [e for e in _entries(inbox) if not e.name.startswith(".")]
+    students = (_flat_inbox(inbox, course, names, update, problems)
+                if any(e.name.endswith(".ipynb") for e in entries) else [])
+    for entry in entries:
+        if entry.name.endswith(".ipynb"):
+            continue  # the flat layout's notebooks, above
+        if entry.is_symlink() or not entry.is_dir(follow_symlinks=False):
+            if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
+                _refuse(problems, entry.name, "", f"{entry.name} ({_what(entry)})")
+            continue
+        student_dir = Path(entry.path)
         student = student_dir.name
         if not _STUDENT_ID.match(student):
             problems.append(Problem(student, "", "", "bad_student_id",
                                     "folder name is not a valid student id (letters, digits, _ . -): skipped"))
             continue
         students.append(student)
-        for name in names:
-            src = student_dir / name
-            if not src.is_dir():
-                continue  # reported as not_submitted by autograde
-            dest = course / "submitted" / student / name
-            for path in sorted(p for p in src.rglob("*") if p.is_file() and not p.is_symlink()):
-                _copy_in(path, dest / path.relative_to(src), course, student, name, update, problems)
-        unknown = sorted(p.name for p in student_dir.iterdir() if p.name not in names)
+        unknown = []
+        for item in _entries(student_dir):
+            if item.name not in names:
+                unknown.append(item.name)
+            elif item.is_symlink() or not item.is_dir(follow_symlinks=False):
+                plain_file = not item.is_symlink() and item.is_file(follow_symlinks=False)
+                _refuse(problems, student, item.name,
+                        f"{item.name} ({'a file, not a folder' if plain_file else _what(item)})")
+            else:
+                _collect_folder(Path(item.path), course / "submitted" / student / item.name, course, student,
+                                item.name, update, problems)
         if unknown:
             problems.append(Problem(student, "", "", "unexpected_file",
                                     f"not part of any assignment, not collected: {', '.join(unknown)}"))
@@ -319,42 +419,46 @@ def submission_problems(course: Path, student: str, name: str) -> list[Problem]:
     the folder (reported as ``renamed_notebook``); ``missing_notebook`` and ``invalid_notebook``
     mean that nothing can be graded.
     """
+    return _find_notebook(course, student, name)[0]
+
+
+def _find_notebook(course: Path, student: str, name: str) -> tuple[list[Problem], Path | None]:
+    """The problems of :func:`submission_problems` and the notebook to grade (None: nothing to grade).
+
+    The path is returned as such, never parsed back out of a problem's text (a file name can
+    contain anything, ``", but "`` included).
+    """
     folder = Path(course) / "submitted" / student / name
     expected = folder / f"{name}.ipynb"
-    if not folder.is_dir():
-        return [Problem(student, name, "", "not_submitted", "nothing submitted: scored 0")]
+    if not folder.is_dir() or folder.is_symlink():
+        return [Problem(student, name, "", "not_submitted", "nothing submitted: scored 0")], None
     problems = []
-    others = sorted(p for p in folder.iterdir() if p != expected and p.is_file())
-    if not expected.is_file():
+    others = sorted(p for p in folder.iterdir() if p != expected and _is_regular(p))
+    graded = expected
+    if not _is_regular(expected):
         candidates = []
         for other in others:
             if other.suffix == ".ipynb":
                 try:
                     if grading.identify(grading.read_notebook(other)) == name:
                         candidates.append(other)
-                except (ValueError, UnicodeDecodeError):
+                except ValueError:
                     pass
         if len(candidates) == 1:
             problems.append(Problem(student, name, "", "renamed_notebook",
                                     f"no {name}.ipynb, but {candidates[0].name} is this problem set: graded it "
                                     f"(please hand it in as {name}.ipynb next time)"))
             others = [o for o in others if o != candidates[0]]
+            graded = candidates[0]
         else:
             found = f" (found: {', '.join(o.name for o in others if o.suffix == '.ipynb')})" if others else ""
             problems.append(Problem(student, name, "", "missing_notebook",
                                     f"no {name}.ipynb in the submission{found}: scored 0; "
                                     "ask the student to hand it in under that name"))
-            return problems
+            return problems, None
     for other in others:
         problems.append(Problem(student, name, "", "unexpected_file", f"{other.name} is not graded"))
-    return problems
-
-
-def _graded_path(course: Path, student: str, name: str, problems: list[Problem]) -> Path:
-    for p in problems:
-        if p.kind == "renamed_notebook":
-            return Path(course) / "submitted" / student / name / p.detail.split(", but ")[1].split(" is this")[0]
-    return Path(course) / "submitted" / student / name / f"{name}.ipynb"
+    return problems, graded
 
 
 def autograde(course: Path = COURSE, *, limits=None, workers: int | None = None, use_sandbox: bool = True,
@@ -391,19 +495,25 @@ def autograde(course: Path = COURSE, *, limits=None, workers: int | None = None,
     problems, subs, jobs = [], {}, []
     for student in students:
         for name, lay in layouts.items():
-            found = submission_problems(course, student, name)
-            problems += found
-            if any(p.kind in ("not_submitted", "missing_notebook") for p in found):
-                subs[(student, name)] = None
-                continue
+            subs[(student, name)] = None
             try:
-                sub = grading.read_submission(lay, student, _graded_path(course, student, name, found))
+                found, path = _find_notebook(course, student, name)
+                problems += found
+                if path is None:
+                    continue
+                sub = grading.read_submission(lay, student, path)
+                for task in lay.points:  # here, not in a worker: a failure is this submission's
+                    sub.static[task] = grading.static_problems(lay, sub, task)
             except (ValueError, UnicodeDecodeError) as exc:
                 message = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
                 what = "not valid JSON, perhaps truncated" if isinstance(exc, json.JSONDecodeError) else "not a notebook"
                 problems.append(Problem(student, name, "", "invalid_notebook",
                                         f"{name}.ipynb is {what} ({message}): not graded, scored 0"))
-                subs[(student, name)] = None
+                continue
+            except Exception as exc:  # noqa: BLE001 - whatever a submission does, the class is graded
+                problems.append(Problem(student, name, "", "invalid_notebook",
+                                        f"{name}: the grader could not read this submission ({type(exc).__name__}): "
+                                        "not graded, scored 0; tell the instructor"))
                 continue
             problems += sub.problems
             subs[(student, name)] = sub
@@ -412,38 +522,64 @@ def autograde(course: Path = COURSE, *, limits=None, workers: int | None = None,
     by_submission: dict = {}
     for job, result in zip(jobs, results, strict=True):
         by_submission.setdefault((job.sub.student, job.sub.assignment), []).append(result)
-    with _gradebook(course) as gb:
-        for (student, name), sub in subs.items():
-            gb.update_or_create_student(student)
-            earlier = _read_result(course, student, name)
-            folder = course / "autograded" / student / name
-            if folder.exists():
-                shutil.rmtree(folder)
-            _remove_submission(gb, name, student)
-            if sub is None:
-                if earlier is not None:
-                    problems.append(Problem(student, name, "", "grade_removed",
-                                            f"the earlier grade ({earlier['score']:g}/{earlier['max_score']:g}) was "
-                                            "removed: the current submission cannot be graded"))
-                continue
-            task_results = by_submission.get((student, name), [])
-            for r in task_results:
-                if r.kind != "passed":
-                    problems.append(Problem(student, name, r.task, r.kind, r.message))
-            problems += grading.cell_problems(sub, task_results)
-            gb.add_submission(name, student)
-            for r in task_results:
-                grade = gb.find_grade(layouts[name].checks[r.task], name, name, student)
-                grade.auto_score = r.score
-            gb.db.commit()
-            _write_result(course, student, name, sub, task_results,
-                          [p for p in problems if p.student_id == student and p.assignment == name])
-            print(f"autograded {student}/{name}: {sum(r.score for r in task_results):g}/"
-                  f"{sum(r.max_score for r in task_results):g}")
+    # First every result file (each replaced atomically), then every grade in one transaction:
+    # the gradebook is updated in a copy that replaces gradebook.db in one rename, so a grader
+    # killed half way leaves the earlier grades of everybody, never a half-graded class.
+    grades, removed = {}, []
+    for (student, name), sub in subs.items():
+        earlier = _read_result(course, student, name)
+        if sub is None:
+            removed.append((student, name))
+            if earlier is not None:
+                problems.append(Problem(student, name, "", "grade_removed",
+                                        f"the earlier grade ({earlier['score']:g}/{earlier['max_score']:g}) was "
+                                        "removed: the current submission cannot be graded"))
+            continue
+        task_results = by_submission.get((student, name), [])
+        for r in task_results:
+            if r.kind != "passed":
+                problems.append(Problem(student, name, r.task, r.kind, r.message))
+        problems += grading.cell_problems(sub, task_results)
+        grades[(student, name)] = {layouts[name].checks[r.task]: r.score for r in task_results}
+        _write_result(course, student, name, sub, task_results,
+                      [p for p in problems if p.student_id == student and p.assignment == name])
+        print(f"autograded {student}/{name}: {sum(r.score for r in task_results):g}/"
+              f"{sum(r.max_score for r in task_results):g}")
+    _record_grades(course, subs, grades)
+    for student, name in removed:
+        shutil.rmtree(course / "autograded" / student / name, ignore_errors=True)
     _write_problems(course, problems, "autograde", students=None if only is None else students)
     _print_problems([p for p in problems if p.kind not in ("failed_check", "not_attempted")])
     print(f"graded {len(subs)} submissions ({len(jobs)} sandboxed runs) in {time.monotonic() - start:.1f} s")
     return problems
+
+
+def _record_grades(course: Path, subs: dict, grades: dict) -> None:
+    """Replace the gradebook's grades of ``subs`` in one transaction (a copy renamed over gradebook.db).
+
+    ``grades``: (student, problem set) -> {grade id: score}; a submission of ``subs`` without
+    grades has its earlier grade removed. Run nothing else on the gradebook meanwhile (formgrader
+    edits made during an autograde run are lost).
+    """
+    import sqlite3
+
+    db = Path(course) / "gradebook.db"
+    tmp = db.with_name(".gradebook.db.autograde")
+    tmp.unlink(missing_ok=True)
+    with sqlite3.connect(db) as src, sqlite3.connect(tmp) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+    with _gradebook(course, f"sqlite:///{tmp.resolve()}") as gb:
+        for (student, name) in subs:
+            gb.update_or_create_student(student)
+            _remove_submission(gb, name, student)
+            if (student, name) in grades:
+                gb.add_submission(name, student)
+                for grade_id, score in grades[(student, name)].items():
+                    gb.find_grade(grade_id, name, name, student).auto_score = score
+        gb.db.commit()
+    tmp.replace(db)
 
 
 def _remove_submission(gb, name: str, student: str) -> None:
@@ -472,9 +608,12 @@ def _write_result(course, student, name, sub, task_results, problems) -> Path:
         "code": sub.cells,
     }
     path = folder / "result.json"
-    path.write_text(json.dumps(result, indent=1), encoding="utf-8")
     log = b"".join(f"==== task {r.task} ====\n".encode() + r.log + b"\n" for r in task_results)
-    (folder / "output.log").write_bytes(log)  # what the code printed (capped): for the instructor only
+    for target, data in ((folder / "output.log", log),  # what the code printed (capped): instructor only
+                         (path, json.dumps(result, indent=1).encode())):
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(target)  # never a missing or half-written result
     return path
 
 
@@ -491,9 +630,9 @@ def _write_problems(course: Path, problems: list[Problem], stage: str, students:
         writer = csv.writer(fh)
         writer.writerow(PROBLEM_FIELDS)
         for row in kept:
-            writer.writerow([row.get(f, "") for f in PROBLEM_FIELDS])
-        for p in problems:
-            writer.writerow([*p, stage])
+            writer.writerow([grading.csv_safe(row.get(f, "")) for f in PROBLEM_FIELDS])
+        for p in problems:  # file and folder names are the students': one line, never a formula
+            writer.writerow([grading.csv_safe(_one_line(v)) for v in (*p, stage)])
     return path
 
 
@@ -504,11 +643,16 @@ def read_problems(course: Path = COURSE) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
+def _one_line(text: str) -> str:
+    """Control characters (a file name can hold a newline) shown escaped: one problem, one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _print_problems(problems: list[Problem]) -> None:
     for p in problems:
         where = "/".join(x for x in (p.student_id, p.assignment) if x)
         task = f" task {p.task}" if p.task else ""
-        print(f"  PROBLEM {where}{task} [{p.kind}] {p.detail}")
+        print(_one_line(f"  PROBLEM {where}{task} [{p.kind}] {p.detail}"))
 
 
 # --------------------------------------------------------------------------- export, feedback

@@ -35,8 +35,10 @@ import os
 import re
 import runpy
 import shutil
+import stat
 import sys
 import tempfile
+import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -156,7 +158,7 @@ class Layout:
 def _defined_functions(source: str) -> list[str]:
     try:
         tree = ast.parse(source)
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
         return []
     return [node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
 
@@ -263,6 +265,7 @@ class Submission:
     cells: list[dict] = field(default_factory=list)   #: the student's code cells to run, in order
     problems: list[Problem] = field(default_factory=list)
     gradable: bool = True
+    static: dict[str, str | None] = field(default_factory=dict)  #: task -> static_problems, when computed
 
 
 _MAGIC = re.compile(r"^(\s*)[%!].*$", re.MULTILINE)
@@ -273,15 +276,95 @@ def _strip_magics(source: str) -> str:
     return _MAGIC.sub(lambda m: f"{m.group(1)}pass  # IPython line removed by the grader", source)
 
 
-def read_notebook(path: Path) -> dict:
-    """Parse a submitted notebook (JSON only; tolerant of a byte-order mark and of CRLF line ends)."""
-    data = json.loads(Path(path).read_bytes().decode("utf-8-sig"))
+#: The largest notebook file read (bytes): far above any honest problem set, with images stored.
+MAX_NOTEBOOK = 20 << 20
+#: The most student code graded per submission (characters of code cells, magics removed).
+MAX_CODE = 1 << 20
+
+
+def read_regular(path: Path, limit: int = MAX_NOTEBOOK) -> bytes:
+    """The bytes of a regular file that is not a symlink, at most ``limit`` of them, else ValueError.
+
+    Opened with ``O_NOFOLLOW | O_NONBLOCK`` and checked with ``fstat`` on the open file, so that
+    a symlink (planted in an inbox), a FIFO (which would block forever), a device or a folder is
+    refused without being followed or waited on, whatever the path looked like a moment before.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise ValueError(f"cannot open it ({'a symlink' if Path(path).is_symlink() else exc.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if info.st_size > limit:
+            raise ValueError(f"larger than {limit >> 20} MB")
+        chunks, size = [], 0
+        while chunk := os.read(fd, 1 << 20):
+            size += len(chunk)
+            if size > limit:
+                raise ValueError(f"larger than {limit >> 20} MB")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def parse_notebook(data: bytes) -> dict:
+    """A notebook's bytes as JSON, checked for the shape the grader reads, else ValueError.
+
+    Tolerant of a byte-order mark and of CRLF line ends. Everything a malformed file can raise
+    while parsed (nesting deep enough to exhaust the recursion limit included) is a ValueError.
+    """
+    try:
+        data = json.loads(data.decode("utf-8-sig"))
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise ValueError("no list of cells")  # noqa: TRY004 - a malformed file, reported as such
     for cell in data["cells"]:
-        if not isinstance(cell, dict) or not isinstance(cell.get("source", ""), str | list):
+        if not isinstance(cell, dict) or not isinstance(cell.get("metadata", {}), dict):
             raise ValueError("a cell is not a notebook cell")  # noqa: TRY004 - a malformed file
+        source = cell.get("source", "")
+        if not (isinstance(source, str) or isinstance(source, list) and all(isinstance(s, str) for s in source)):
+            raise ValueError("a cell's source is not text")
     return data
+
+
+def read_notebook(path: Path) -> dict:
+    """Parse a submitted notebook file (a regular file of at most :data:`MAX_NOTEBOOK` bytes)."""
+    return parse_notebook(read_regular(path))
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$")
+
+
+def csv_safe(value) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (OWASP's CSV-injection advice).
+
+    Text starting with ``= + - @``, a tab or a carriage return gets a leading ``'``; plain
+    numbers (``-1``, ``2.5``) are left alone. For every cell of a report whose text can come
+    from a submission (a file name, a folder name) or from a roster.
+    """
+    text = str(value)
+    if text.startswith(_FORMULA_START) and not _NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+def parse_code(source: str) -> ast.Module | None:
+    """The syntax tree of a cell, or None if it has a syntax error; ValueError if it cannot be read at all.
+
+    A cell nested or chained deeply enough (``1 + 1 + ...`` 200,000 times) makes the parser
+    raise RecursionError or MemoryError; that is the submission's problem, never the grader's.
+    """
+    try:
+        return ast.parse(source)
+    except SyntaxError:
+        return None
+    except (RecursionError, MemoryError, ValueError):
+        raise ValueError("too deeply nested or too long for Python's parser") from None
 
 
 def identify(notebook: dict) -> str | None:
@@ -316,6 +399,11 @@ def read_submission(lay: Layout, student: str, path: Path) -> Submission:
             continue  # setup, demos and self-checks come from the release, never from a submission
         source = _strip_magics(_cell_source(cell))
         label = f"cell {index + 1}" + (f" ({grade_id})" if grade_id in lay.solutions else "")
+        try:
+            parse_code(source)
+        except ValueError as exc:
+            notice("", "unreadable_cell", f"{label} is {exc}: not run")
+            continue
         code.append({"label": label, "source": source, "grade_id": grade_id if grade_id in lay.solutions else ""})
     for grade_id, info in lay.solutions.items():
         copies = [c for c in code if c["grade_id"] == grade_id]
@@ -344,6 +432,8 @@ def read_submission(lay: Layout, student: str, path: Path) -> Submission:
                    f"the self-check cell of task {task} was deleted; that does not change the grade "
                    "(the grader uses its own copy)")
     sub.cells = [{"label": c["label"], "source": c["source"]} for c in code]
+    if sum(len(c["source"]) for c in sub.cells) > MAX_CODE:
+        raise ValueError(f"its code cells hold more than {MAX_CODE >> 20} MB of code")
     return sub
 
 
@@ -379,8 +469,10 @@ def static_problems(lay: Layout, sub: Submission, task: str) -> str | None:
     functions: dict[str, ast.AST] = {}
     for cell in sub.cells:
         try:
-            tree = ast.parse(cell["source"])
-        except SyntaxError:
+            tree = parse_code(cell["source"])
+        except ValueError:
+            tree = None  # read_submission drops such cells; a caller that did not is not run either
+        if tree is None:
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) and hasattr(node, "name"):
@@ -470,6 +562,7 @@ class TaskResult:
     cells: list = field(default_factory=list)
     printed: int = 0
     log: bytes = b""         #: the first bytes the run printed: for the instructor's log only, never feedback
+    wall_limit: bool = False  #: stopped by the wall-clock limit of the whole run (which neighbours can cause)
 
 
 @dataclass
@@ -485,8 +578,19 @@ def _shown(error: str) -> str:
     return error if error in SHOWN_ERRORS else "an exception of its own type"
 
 
-def parse_answers(blob: bytes, limits: Limits, n_cases: int) -> dict:
-    """The sandbox's archive as {"cells": [...], "cases": [...]} with arrays; raises ValueError if malformed."""
+#: The statuses a cell record may have (anything else in a record is the submission's forgery).
+CELL_STATUSES = ("ok", "error", "timeout")
+
+
+def parse_answers(blob: bytes, limits: Limits, n_cases: int, labels: list[str]) -> dict:
+    """The sandbox's archive as {"cells": [...], "cases": [...]} with arrays; raises ValueError if malformed.
+
+    ``labels`` are the labels of the program the grader sent, in order. The cell records are
+    matched to them by position, and each record keeps only a status and an exception type: a
+    label (or any other text) written by the sandbox never reaches anyone, since the student's
+    code can rewrite the whole archive (replace ``call_cases``, append records of its own). A
+    manifest with a different number of cell records is malformed.
+    """
     if not blob:
         raise ValueError("no answers")
     with zipfile.ZipFile(io.BytesIO(blob)) as archive:
@@ -522,8 +626,14 @@ def parse_answers(blob: bytes, limits: Limits, n_cases: int) -> dict:
             for name in entry.get("after", []):
                 answer["after"][str(name)] = arrays[f"c{index}.a.{name}"]
         parsed.append(answer)
-    cells = [{"label": str(c.get("label", ""))[:80], "status": str(c.get("status", "")),
-              "error": str(c.get("error", ""))[:80]} for c in manifest.get("cells", [])][:500]
+    records = manifest.get("cells")
+    if not isinstance(records, list) or len(records) != len(labels):
+        raise ValueError("wrong number of cell records")
+    cells = []
+    for label, record in zip(labels, records, strict=True):
+        status = str(record.get("status", "")) if isinstance(record, dict) else ""
+        cells.append({"label": label, "status": status if status in CELL_STATUSES else "error",
+                      "error": str(record.get("error", ""))[:80] if isinstance(record, dict) else ""})
     return {"cells": cells, "cases": parsed}
 
 
@@ -534,8 +644,8 @@ def score_task(lay: Layout, task: str, cases: list, answers: dict, limits: Limit
     setup_labels = {cell["label"] for cell in lay.setup}
     if any(c["label"] in setup_labels and c["status"] != "ok" for c in answers["cells"]):
         return TaskResult(task, 0.0, points, "grader_error",
-                          "the problem set's own setup failed in the sandbox: a problem of the grader, not of the "
-                          "submission (tell the instructor)")
+                          "the problem set's own setup failed in the sandbox: a problem of the grader, or code of "
+                          "the submission forged its record (tell the instructor)")
     solution_cells = {c["label"]: c for c in answers["cells"] if "(" in c["label"]}
     for case, answer in zip(cases, answers["cases"], strict=True):
         status = answer["status"]
@@ -595,30 +705,35 @@ def _write_bundle(folder: Path, program: list[dict], encoded) -> None:
 def run_task(job: Job, work: Path, limits: Limits, *, slot: int = 0, use_sandbox: bool = True) -> TaskResult:
     """Run one submission's code for one task in a fresh sandbox and score the answers."""
     lay, sub, task = job.lay, job.sub, job.task
-    reason = static_problems(lay, sub, task)
+    reason = sub.static[task] if task in sub.static else static_problems(lay, sub, task)
     if reason:
         return TaskResult(task, 0.0, lay.points[task], "forbidden_call", reason)
     package = package_copy(work, lay.tasks[task]["forbidden"])
     mpl = prepare_matplotlib(work, limits, use_sandbox)
     bundle = Path(tempfile.mkdtemp(dir=work, prefix="job-"))
     shutil.rmtree(bundle)
-    _write_bundle(bundle, lay.setup + sub.cells, job.encoded)
+    program = lay.setup + sub.cells
+    _write_bundle(bundle, program, job.encoded)
+    # every call stops 2 s before the whole run is killed, so that the answers so far come back
+    deadline = f"{time.monotonic() + max(limits.wall - 2.0, 1.0):.3f}"
     try:
         if use_sandbox:
             binds = {str(package): sandbox.PACKAGE_DIR, str(SCRIPTS / "runner.py"): f"{sandbox.RUNNER_DIR}/runner.py",
                      str(bundle): sandbox.BUNDLE_DIR}
+            # an installed (non-editable) copy in the mounted environment is covered by the poisoned one
+            covers = [(str(package / "cosim_helpers"), installed) for installed in sandbox.installed_copies("cosim_helpers")]
             for font in (mpl.glob("fontlist-*.json") if mpl else []):
                 binds[str(font)] = f"/tmp/mpl/{font.name}"
             command = [sys.executable, "-I", f"{sandbox.RUNNER_DIR}/runner.py", sandbox.BUNDLE_DIR, "{answers_fd}",
-                       str(limits.call), sandbox.PACKAGE_DIR]
-            result = sandbox.run(command, binds, limits=limits, slot=slot)
+                       str(limits.call), sandbox.PACKAGE_DIR, deadline]
+            result = sandbox.run(command, binds, limits=limits, slot=slot, covers=covers)
         else:
             tmp = bundle.parent / (bundle.name + "-tmp")
             tmp.mkdir()
             for font in (mpl.glob("fontlist-*.json") if mpl else []):
                 shutil.copy(font, tmp / font.name)
             command = [sys.executable, "-I", str(SCRIPTS / "runner.py"), str(bundle), "{answers_fd}",
-                       str(limits.call), str(package)]
+                       str(limits.call), str(package), deadline]
             result = sandbox.run(command, {"__tmp__": str(tmp)}, limits=limits, sandbox=False)
             shutil.rmtree(tmp, ignore_errors=True)
     finally:
@@ -627,12 +742,12 @@ def run_task(job: Job, work: Path, limits: Limits, *, slot: int = 0, use_sandbox
     if result.timed_out:
         return TaskResult(task, 0.0, points, "timeout",
                           f"grading task {task} was stopped after the {limits.wall:g} s limit for the whole run "
-                          "(an endless loop?)", result.seconds, printed=result.output_bytes)
+                          "(an endless loop?)", result.seconds, printed=result.output_bytes, wall_limit=True)
     if result.answers_too_large:
         return TaskResult(task, 0.0, points, "limit", f"the answers of task {task} exceed {limits.answers >> 20} MB",
                           result.seconds, printed=result.output_bytes)
     try:
-        answers = parse_answers(result.answers, limits, len(job.cases))
+        answers = parse_answers(result.answers, limits, len(job.cases), [c["label"] for c in program])
     except Exception:  # noqa: BLE001 - whatever the sandbox sent back
         how = ("it used more CPU time or memory than allowed, or ended itself" if result.returncode
                else "its answers were unreadable")
@@ -640,6 +755,9 @@ def run_task(job: Job, work: Path, limits: Limits, *, slot: int = 0, use_sandbox
                           f"grading task {task} failed: {how}", result.seconds, printed=result.output_bytes,
                           log=result.output)
     scored = score_task(lay, task, job.cases, answers, limits)
+    if scored.kind == "timeout" and any(a["status"] == "timeout" and a["error"] == "deadline" for a in
+                                        [*answers["cases"], *answers["cells"]]):
+        scored.wall_limit = True  # stopped by the run's wall clock, not by its CPU limit: rerun alone
     scored.seconds, scored.cells, scored.printed = result.seconds, answers["cells"], result.output_bytes
     scored.log = result.output
     return scored
@@ -647,7 +765,13 @@ def run_task(job: Job, work: Path, limits: Limits, *, slot: int = 0, use_sandbox
 
 def run_jobs(jobs: list[Job], work: Path, limits: Limits, *, workers: int | None = None,
              use_sandbox: bool = True) -> list[TaskResult]:
-    """Run many jobs on ``workers`` parallel sandboxes (default: the number of CPUs)."""
+    """Run many jobs on ``workers`` parallel sandboxes (default: the number of CPUs).
+
+    A task stopped by the wall-clock limit of its whole run is run once more after all others,
+    alone, and that result counts: another submission running beside it (15 busy processes of its
+    own, say) can slow an honest answer past a wall-clock limit. (The per-call limits count CPU
+    time, which neighbours do not use up: an endless loop stopped by one is not rerun.)
+    """
     work = Path(work)
     work.mkdir(parents=True, exist_ok=True)
     work.chmod(0o755)
@@ -660,18 +784,38 @@ def run_jobs(jobs: list[Job], work: Path, limits: Limits, *, workers: int | None
         slot = slots.get()
         try:
             return run_task(job, work, limits, slot=slot, use_sandbox=use_sandbox)
+        except Exception as exc:  # noqa: BLE001 - one submission's failure never stops the class
+            return TaskResult(job.task, 0.0, job.lay.points[job.task], "grading_failed",
+                              f"the grader could not grade task {job.task} of this submission "
+                              f"({type(exc).__name__}): scored 0; tell the instructor")
         finally:
             slots.put(slot)
 
     if workers == 1:
-        return [one(job) for job in jobs]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(one, jobs))
+        results = [one(job) for job in jobs]
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(one, jobs))
+    for index, (job, result) in enumerate(zip(jobs, results, strict=True)):
+        if result.wall_limit and workers > 1:
+            results[index] = one(job)  # alone: nothing else runs now
+    return results
+
+
+#: At most this many failing non-answer cells are named, with their exception type, per submission.
+MAX_CELL_ERRORS = 3
 
 
 def cell_problems(sub: Submission, results: list[TaskResult]) -> list[Problem]:
-    """Errors in the student's own cells while they were loaded (once per cell, not per task)."""
+    """Errors in the student's own cells while they were loaded (once per cell, not per task).
+
+    The status and exception type of a cell come from the sandbox, which the student's code can
+    forge (the label cannot: :func:`parse_answers`). A chosen type name among the ~70 shown
+    carries about 6 bits, so only the first :data:`MAX_CELL_ERRORS` cells are named; the rest
+    are counted in one line.
+    """
     found, problems = set(), []
+    more = 0
     task_cells = set()
     for result in results:
         for cell in result.cells:
@@ -684,11 +828,17 @@ def cell_problems(sub: Submission, results: list[TaskResult]) -> list[Problem]:
             if not cell["label"].startswith("cell "):
                 continue  # the release's own setup cells
             found.add(cell["label"])
+            if len(found) > MAX_CELL_ERRORS:
+                more += 1
+                continue
             what = ("was stopped after the time limit" if cell["status"] == "timeout"
                     else f"raised {_shown(cell['error'])}")
             problems.append(Problem(sub.student, sub.assignment, "", "cell_error",
                                     f"{cell['label']} (not an answer cell) {what} when graded; "
                                     "this alone costs no points"))
+    if more:
+        problems.append(Problem(sub.student, sub.assignment, "", "cell_error",
+                                f"{more} more cells (not answer cells) failed when graded; this alone costs no points"))
     if any(r.printed > 1 << 20 for r in results):
         problems.append(Problem(sub.student, sub.assignment, "", "printed_a_lot",
                                 "the code printed more than 1 MB while graded; the output was dropped"))
@@ -708,7 +858,7 @@ def score_in_process(lay: Layout, task: str, namespace: dict, cells: list[dict],
     described, arrays = encode_cases(cases)
     blob = runner.call_cases(ns, described, arrays, limits.call, records)
     try:
-        answers = parse_answers(blob, limits, len(cases))
+        answers = parse_answers(blob, limits, len(cases), [c["label"] for c in cells])
     except ValueError:
         return TaskResult(task, 0.0, lay.points[task], "limit", "the answers are too large or malformed")
     return score_task(lay, task, cases, answers, limits)

@@ -37,8 +37,9 @@ columns), and a ``Points Possible`` row. Without a Canvas roster it writes the g
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
-import json
+import hashlib
 import re
 import runpy
 import sys
@@ -50,12 +51,15 @@ SCRIPTS = Path(__file__).resolve().parent
 load = runpy.run_path(str(SCRIPTS / "siblings.py"))["load"]
 grading = load("grading")
 
-_STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")  # \Z, not $: "$" also matches before a final newline
 _CANVAS = re.compile(r"^(?P<name>[^_/]+?)(?:_LATE)?_(?P<lms_id>\d+)_(?P<submission>\d+)_(?P<file>[^/]+)$")
-_MOODLE = re.compile(r"^(?P<name>[^_/]+)_(?P<lms_id>\d+)_assignsubmission_file_/?(?P<file>[^/]*)$")
+_MOODLE = re.compile(r"^(?P<name>[^_/]+)_(?P<lms_id>\d+)_assignsubmission_file_(?P<file>[^/]*)$")
+_MOODLE_FOLDER = re.compile(r"^(?P<name>[^_/]+)_(?P<lms_id>\d+)_assignsubmission_file_?$")
 _PS = re.compile(r"^(ps\d+)(?:-\d+)?\.ipynb$")
-#: A notebook larger than this in a download is refused (no problem set comes near it).
-MAX_NOTEBOOK = 50 << 20
+#: A notebook larger than this in a download is refused (no problem set comes near it; the grader's cap).
+MAX_NOTEBOOK = grading.MAX_NOTEBOOK
+#: The most bytes read from one download in all (a zip of 1 MB can unpack to gigabytes).
+MAX_DOWNLOAD = 2 << 30
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 
 
@@ -79,15 +83,33 @@ class Roster:
     canvas: bool                        #: read from a Canvas gradebook export
 
 
-def parse_name(name: str) -> tuple[str, str] | None:
-    """``(lms_id, file name)`` from a downloaded file's path, or None if no LMS pattern matches."""
-    path = PurePosixPath(name.replace("\\", "/"))
-    for text in (path.name, "/".join(path.parts[-2:])):
-        for pattern in (_CANVAS, _MOODLE):
-            m = pattern.match(text)
-            if m and m.group("file"):
-                return m.group("lms_id"), m.group("file")
+def _own_name(filename: str) -> tuple[str, str] | None:
+    for pattern in (_CANVAS, _MOODLE):
+        m = pattern.match(filename)
+        if m and m.group("file"):
+            return m.group("lms_id"), m.group("file")
     return None
+
+
+def parse_name(name: str) -> tuple[str, str] | None:
+    """``(lms_id, file name)`` from a downloaded file's path, or None if no LMS pattern matches.
+
+    Inside a Moodle submission folder (``Ada Lovelace_4711_assignsubmission_file_/...``) the
+    folder's id decides: the LMS made the folder, the student named the file. A file there whose
+    own name carries another id (a student's notebook named after a classmate's download) is
+    refused with :class:`LMSError`, as are nested submission folders of different ids.
+    """
+    path = PurePosixPath(name.replace("\\", "/"))
+    folders = {m.group("lms_id") for part in path.parts[:-1] if (m := _MOODLE_FOLDER.match(part))}
+    own = _own_name(path.name)
+    if not folders:
+        return own
+    ids = folders | ({own[0]} if own else set())
+    if len(ids) > 1:
+        raise LMSError(f"{name}: a file of submission folder {', '.join(sorted(folders))} names LMS id(s) "
+                       f"{', '.join(sorted(ids - folders)) or ', '.join(sorted(folders))}: refused (the folder decides "
+                       "whose file it is; ask which student it belongs to)")
+    return folders.pop(), own[1] if own else path.name
 
 
 def read_roster(path: Path) -> Roster:
@@ -132,74 +154,112 @@ def read_roster(path: Path) -> Roster:
     return Roster(people, ids, canvas)
 
 
+@contextlib.contextmanager
 def _members(download: Path):
-    """(name, bytes) of every file in the download (a zip or a folder), sorted by name."""
+    """[(name, read)] of every file in the download (a zip or a folder), sorted by name.
+
+    ``read()`` returns the file's bytes, or None if it is larger than :data:`MAX_NOTEBOOK`; it
+    raises ValueError for what is not a regular file (a symlink, a FIFO: never followed or
+    opened). Files are read one at a time, only when asked for, so memory stays at one notebook.
+    """
     download = Path(download)
     if download.is_file() and zipfile.is_zipfile(download):
         with zipfile.ZipFile(download) as zf:
-            for info in sorted(zf.infolist(), key=lambda i: i.filename):
-                if info.is_dir():
-                    continue
-                yield info.filename, (zf.read(info) if info.file_size <= MAX_NOTEBOOK else None)
+            # zipfile never returns more than the declared size, so that is the size checked
+            yield [(info.filename, lambda i=info: zf.read(i) if i.file_size <= MAX_NOTEBOOK else None)
+                   for info in sorted(zf.infolist(), key=lambda i: i.filename) if not info.is_dir()]
     elif download.is_dir():
-        for path in sorted(p for p in download.rglob("*") if p.is_file() and not p.is_symlink()):
-            yield (str(path.relative_to(download).as_posix()),
-                   path.read_bytes() if path.stat().st_size <= MAX_NOTEBOOK else None)
+        def read(path):
+            try:
+                return grading.read_regular(path, MAX_NOTEBOOK)
+            except ValueError as exc:
+                if "larger" in str(exc):
+                    return None
+                raise
+        yield [(str(path.relative_to(download).as_posix()), lambda p=path: read(p))
+               for path in sorted(p for p in download.rglob("*") if not p.is_dir() or p.is_symlink())]
     else:
         raise LMSError(f"download {download} is neither a zip file nor a folder")
 
 
 def import_download(download: Path, roster: Roster, out: Path, assignments: list[str]) -> tuple[list[Path], list[str]]:
-    """Copy the download's notebooks to ``out/<student>/<ps>/<ps>.ipynb``; (written files, problems)."""
+    """Copy the download's notebooks to ``out/<student>/<ps>/<ps>.ipynb``; (written files, problems).
+
+    Every file it cannot use is one problem line, whatever is wrong with it; the others are
+    imported. At most :data:`MAX_DOWNLOAD` bytes are read in all.
+    """
     out = Path(out)
-    found: dict[tuple[str, str], list[tuple[str, bytes]]] = {}
-    problems = []
-    for name, data in _members(download):
-        if PurePosixPath(name).name.startswith(".") or "__MACOSX" in name:
-            continue
-        parsed = parse_name(name)
-        if parsed is None:
-            problems.append(f"{name}: not an LMS download name (Canvas lastnamefirstname_<id>_<id>_<file>, "
-                            "Moodle <name>_<id>_assignsubmission_file_<file>): skipped")
-            continue
-        lms_id, filename = parsed
-        person = roster.people.get(lms_id)
-        if person is None:
-            problems.append(f"{name}: LMS id {lms_id} is not in the roster: skipped")
-            continue
-        if not filename.endswith(".ipynb"):
-            problems.append(f"{name}: not a notebook (.ipynb): skipped")
-            continue
-        if data is None:
-            problems.append(f"{name}: larger than {MAX_NOTEBOOK >> 20} MB: skipped")
-            continue
-        try:
-            ps = grading.identify(json.loads(data.decode("utf-8-sig")))
-        except (ValueError, UnicodeDecodeError):
-            ps = None
-        if ps is None:
-            m = _PS.match(filename)
-            ps = m.group(1) if m else None
-        if ps not in assignments:
-            problems.append(f"{name}: not a notebook of any problem set ({', '.join(assignments)}): skipped")
-            continue
-        found.setdefault((person.student_id, ps), []).append((name, data))
-    written = []
-    for (student, ps), files in sorted(found.items()):
-        if len(files) > 1:
-            problems.append(f"{student}/{ps}: {len(files)} files ({', '.join(n for n, _ in files)}): "
-                            "keep one in the download: skipped")
-            continue
-        target = out / student / ps / f"{ps}.ipynb"
-        if target.exists() and target.read_bytes() != files[0][1]:
-            # nothing lost: an earlier import (or a hand-fixed notebook) is never overwritten
-            problems.append(f"{student}/{ps}: {target} already holds a different notebook: kept it, "
-                            f"skipped {files[0][0]} (move the old one away to import this)")
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(files[0][1])
-        written.append(target)
-    return written, problems
+    with _members(download) as members:
+        out = Path(out)
+        found: dict[tuple[str, str], list[tuple[str, object, str]]] = {}
+        problems = []
+        total = 0
+        for name, read in members:
+            if PurePosixPath(name).name.startswith(".") or "__MACOSX" in name:
+                continue
+            try:
+                parsed = parse_name(name)
+            except LMSError as exc:
+                problems.append(str(exc))
+                continue
+            if parsed is None:
+                problems.append(f"{name}: not an LMS download name (Canvas lastnamefirstname_<id>_<id>_<file>, "
+                                "Moodle <name>_<id>_assignsubmission_file_<file>): skipped")
+                continue
+            lms_id, filename = parsed
+            person = roster.people.get(lms_id)
+            if person is None:
+                problems.append(f"{name}: LMS id {lms_id} is not in the roster: skipped")
+                continue
+            if not filename.endswith(".ipynb"):
+                problems.append(f"{name}: not a notebook (.ipynb): skipped")
+                continue
+            try:
+                data = read()
+            except ValueError as exc:
+                problems.append(f"{name}: {exc}: skipped")
+                continue
+            if data is None:
+                problems.append(f"{name}: larger than {MAX_NOTEBOOK >> 20} MB: skipped")
+                continue
+            total += len(data)
+            if total > MAX_DOWNLOAD:
+                problems.append(f"{name}: the download unpacks to more than {MAX_DOWNLOAD >> 30} GB: "
+                                "this file and the rest skipped")
+                break
+            try:
+                ps = grading.identify(grading.parse_notebook(data))
+            except Exception:  # noqa: BLE001 - any odd file is that file's problem (reported below)
+                ps = None
+            if ps is None:
+                m = _PS.match(filename)
+                ps = m.group(1) if m else None
+            if ps not in assignments:
+                problems.append(f"{name}: not a notebook of any problem set ({', '.join(assignments)}): skipped")
+                continue
+            found.setdefault((person.student_id, ps), []).append((name, read, hashlib.sha256(data).hexdigest()))
+            del data
+        written = []
+        for (student, ps), files in sorted(found.items()):
+            if len(files) > 1:
+                problems.append(f"{student}/{ps}: {len(files)} files ({', '.join(n for n, _, _ in files)}): "
+                                "keep one in the download: skipped")
+                continue
+            name, read, digest = files[0]
+            data = read()
+            if data is None or hashlib.sha256(data).hexdigest() != digest:
+                problems.append(f"{name}: changed while it was imported: skipped")
+                continue
+            target = out / student / ps / f"{ps}.ipynb"
+            if target.exists() and target.read_bytes() != data:
+                # nothing lost: an earlier import (or a hand-fixed notebook) is never overwritten
+                problems.append(f"{student}/{ps}: {target} already holds a different notebook: kept it, "
+                                f"skipped {name} (move the old one away to import this)")
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            written.append(target)
+        return written, problems
 
 
 def read_grades(path: Path) -> dict[str, dict[str, float]]:
@@ -245,7 +305,8 @@ def canvas_csv(grades: dict, roster: Roster, out: Path, assignment_ids: dict[str
         writer.writerow(["Points Possible", "", "", "", "", *(f"{points.get(ps, 0):g}" for ps in names)])
         for person in sorted(roster.people.values(), key=lambda p: (p.name, p.lms_id)):
             scores = grades.get(person.student_id, {})
-            writer.writerow([person.name, person.lms_id, person.student_id, person.login, person.section,
+            writer.writerow([*map(grading.csv_safe, (person.name, person.lms_id, person.student_id, person.login,
+                                                     person.section)),
                              *(f"{scores[ps]:g}" if ps in scores else "" for ps in names)])
     return Path(out)
 
@@ -257,7 +318,8 @@ def generic_csv(grades: dict, out: Path) -> Path:
         writer = csv.writer(fh)
         writer.writerow(["student_id", *names])
         for student in sorted(grades):
-            writer.writerow([student, *(f"{grades[student][ps]:g}" if ps in grades[student] else "" for ps in names)])
+            writer.writerow([grading.csv_safe(student),
+                             *(f"{grades[student][ps]:g}" if ps in grades[student] else "" for ps in names)])
     return Path(out)
 
 

@@ -366,15 +366,22 @@ def grade(inbox: Path, out: Path = DEFAULT_OUT, course: Path = COURSE, *, use_sa
     if not inbox.is_dir():
         raise SystemExit(f"inbox {inbox} does not exist")
     report = Path(report or Path(course) / "reports" / "otter_grades.csv")
-    jobs = []
+    jobs, refused = [], []
     for ps in course_assignments(course):
         autograder = out / ps / f"{ps}-autograder.zip"
         if not autograder.is_file():
             raise SystemExit(f"{autograder} is missing: run `otter_export.py export` first")
         possible = sum(grading.layout(course, ps, course / "source" / ps / f"{ps}.ipynb").points.values())
-        for student_dir in sorted(p for p in inbox.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for student_dir in sorted(p for p in inbox.iterdir() if not p.name.startswith(".")):
             nb = student_dir / ps / f"{ps}.ipynb"
-            if nb.is_file():
+            # nothing of the inbox is followed out of it: a symlinked student folder, problem-set
+            # folder or notebook (planted in a git clone) is refused, never resolved and graded
+            if student_dir.is_symlink():
+                if ps == course_assignments(course)[0]:
+                    print(f"  PROBLEM {student_dir.name}: a symlink in the inbox, not a folder: not graded")
+            elif (student_dir / ps).is_symlink() or nb.is_symlink():
+                refused.append((student_dir.name, ps, 0.0, possible, "a symlink in the inbox: refused"))
+            elif student_dir.is_dir() and (student_dir / ps).is_dir() and nb.exists():
                 jobs.append((student_dir.name, ps, autograder, nb, possible))
     slots: Queue = Queue()
     for slot in range(max(1, workers or os.cpu_count() or 1)):
@@ -384,14 +391,22 @@ def grade(inbox: Path, out: Path = DEFAULT_OUT, course: Path = COURSE, *, use_sa
         student, ps, autograder, nb, possible = job
         slot = slots.get()
         try:
-            return student, ps, score(otter_run(autograder, nb, use_sandbox=use_sandbox, slot=slot)), possible, ""
+            with tempfile.TemporaryDirectory(prefix="otter-nb-") as tmp:
+                # a copy of a regular file (never a FIFO, a symlink or more than 20 MB) is what is graded
+                copy = Path(tmp) / f"{ps}.ipynb"
+                copy.write_bytes(grading.read_regular(nb))
+                return student, ps, score(otter_run(autograder, copy, use_sandbox=use_sandbox, slot=slot)), possible, ""
+        except ValueError as exc:
+            return student, ps, 0.0, possible, f"{ps}.ipynb: {exc}"
         except RuntimeError as exc:  # e.g. not the Otter version of the notebook: scored 0, said so
             return student, ps, 0.0, possible, str(exc)
+        except Exception as exc:  # noqa: BLE001 - e.g. a results file the student's kernel forged: theirs only
+            return student, ps, 0.0, possible, f"could not be graded ({type(exc).__name__})"
         finally:
             slots.put(slot)
 
     with ThreadPoolExecutor(max_workers=slots.qsize()) as pool:
-        rows = list(pool.map(one, jobs))
+        rows = sorted(refused + list(pool.map(one, jobs)), key=lambda row: (row[1], row[0]))
     for student, ps, got, possible, problem in rows:
         if problem:
             print(f"  PROBLEM {student}/{ps}: not graded, scored 0: {problem}")

@@ -22,9 +22,12 @@ environment, but the real file system and network): only for measuring the sandb
 
 from __future__ import annotations
 
+import functools
 import os
+import platform
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -87,6 +90,65 @@ def _python_roots() -> list[str]:
     return [r for r in keep if not any(r != o and r.startswith(o + "/") for o in keep)]
 
 
+#: Where an installed package can live under an environment's prefix (pip, Debian, pyenv, conda).
+_SITE_PATTERNS = ("lib*/python3*/site-packages", "lib*/python3*/dist-packages", "local/lib*/python3*/*-packages",
+                  "lib/site-packages")
+
+
+def installed_copies(package: str, roots: tuple[str, ...] | None = None) -> list[str]:
+    """Every folder ``<site-packages>/<package>`` under the mounted Python roots (see :func:`_python_roots`).
+
+    After a non-editable install (``pip install .``, what ``binder/postBuild`` does) the course
+    package is in the environment's site-packages, which the sandbox mounts: the grader binds its
+    poisoned copy over each folder found here, so that no import path reaches an unpoisoned one.
+    """
+    roots = tuple(_python_roots()) if roots is None else roots
+    return _installed_copies(package, roots)
+
+
+@functools.lru_cache(maxsize=16)
+def _installed_copies(package: str, roots: tuple[str, ...]) -> list[str]:
+    found = set()
+    for root in roots:
+        for pattern in _SITE_PATTERNS:
+            for site in Path(root).glob(pattern):
+                candidate = site / package
+                if candidate.is_dir() and not candidate.is_symlink():
+                    found.add(str(candidate))
+    for entry in sys.path:  # a site folder elsewhere under a root (a .pth line, PYTHONPATH)
+        candidate = Path(entry) / package
+        if entry and any(entry == r or entry.startswith(r + "/") for r in roots) and candidate.is_dir():
+            found.add(str(candidate))
+    return sorted(found)
+
+
+def seccomp_filter() -> bytes | None:
+    """A classic-BPF seccomp program (for ``bwrap --seccomp``) refusing the kernel keyring calls.
+
+    ``add_key``, ``request_key`` and ``keyctl`` fail with EPERM: the kernel keeps a keyring per
+    uid outside every namespace bwrap creates, so without this a key stored by one sandbox
+    (root mode: uid 61000 + slot) could be read by a later sandbox of the same uid. Calls of
+    another ABI (32-bit, x32) are refused altogether. None on architectures not listed here.
+    """
+    table = {"x86_64": (0xC000003E, (248, 249, 250), True), "aarch64": (0xC00000B7, (217, 218, 219), False)}
+    if platform.machine() not in table:
+        return None
+    audit_arch, numbers, x32 = table[platform.machine()]
+    ld_abs, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    allow, errno = 0x7FFF0000, 0x00050000
+    eperm, enosys = 1, 38
+
+    def op(code, jt, jf, k):
+        return struct.pack("=HBBI", code, jt, jf, k)
+
+    program = [op(ld_abs, 0, 0, 4), op(jeq, 1, 0, audit_arch), op(ret, 0, 0, errno | enosys), op(ld_abs, 0, 0, 0)]
+    if x32:
+        program += [op(jge, 0, 1, 0x40000000), op(ret, 0, 0, errno | enosys)]
+    for number in numbers:
+        program += [op(jeq, 0, 1, number), op(ret, 0, 0, errno | eperm)]
+    return b"".join([*program, op(ret, 0, 0, allow)])
+
+
 def _system_binds() -> list[str]:
     args = ["--ro-bind", "/usr", "/usr"]
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
@@ -116,12 +178,16 @@ def environment(limits: Limits) -> dict[str, str]:
 
 
 def bwrap_command(command: list[str], binds: dict[str, str], *, limits: Limits, slot: int = 0,
-                  writable: dict[str, str] | None = None) -> list[str]:
-    """The ``bwrap`` command line running ``command`` with ``binds`` ({host path: sandbox path}) read-only."""
+                  writable: dict[str, str] | None = None, covers: list[tuple[str, str]] = ()) -> list[str]:
+    """The ``bwrap`` command line running ``command`` with ``binds`` ({host path: sandbox path}) read-only.
+
+    ``covers``: (host path, sandbox path) pairs bound read-only last, over folders that exist
+    in the mounted environment (the poisoned package over each installed copy).
+    """
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise SandboxUnavailable("bubblewrap is not installed: `apt-get install bubblewrap` (Debian/Ubuntu)")
-    args = [bwrap, "--die-with-parent", "--new-session",
+    args = [bwrap, "--die-with-parent", "--new-session", "--seccomp", "{seccomp_fd}",
             "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     if mode() == "user":
         args += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
@@ -141,6 +207,8 @@ def bwrap_command(command: list[str], binds: dict[str, str], *, limits: Limits, 
         args += ["--ro-bind", host, inside]
     for host, inside in (writable or {}).items():
         args += ["--bind", host, inside]
+    for host, inside in covers:
+        args += ["--ro-bind", host, inside]
     args += ["--clearenv"]
     for key, value in environment(limits).items():
         args += ["--setenv", key, value]
@@ -195,7 +263,7 @@ def _reader(stream, keep: int, sink: list, counter: list, stop_at: int | None = 
 
 
 def run(command: list[str], binds: dict[str, str], *, limits: Limits = Limits(), slot: int = 0,
-        sandbox: bool = True, writable: dict[str, str] | None = None) -> Result:
+        sandbox: bool = True, writable: dict[str, str] | None = None, covers: list[tuple[str, str]] = ()) -> Result:
     """Run ``command`` (its argument ``{answers_fd}`` is replaced by the answers pipe's fd number).
 
     ``binds`` maps host paths to the paths the command sees; without the sandbox the command must
@@ -204,8 +272,19 @@ def run(command: list[str], binds: dict[str, str], *, limits: Limits = Limits(),
     """
     read_fd, write_fd = os.pipe()
     command = [part.replace("{answers_fd}", str(write_fd)) for part in command]
+    fds = [write_fd]
     if sandbox:
-        argv = bwrap_command(command, binds, limits=limits, slot=slot, writable=writable)
+        argv = bwrap_command(command, binds, limits=limits, slot=slot, writable=writable, covers=covers)
+        program = seccomp_filter()
+        if program is None:
+            index = argv.index("--seccomp")
+            del argv[index:index + 2]
+        else:
+            filter_read, filter_write = os.pipe()
+            os.write(filter_write, program)  # a few hundred bytes: fits the pipe's buffer
+            os.close(filter_write)
+            argv = [part.replace("{seccomp_fd}", str(filter_read)) for part in argv]
+            fds.append(filter_read)
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         nproc = limits.processes + (_user_process_count() if mode() == "user" else 0)
     else:
@@ -214,9 +293,10 @@ def run(command: list[str], binds: dict[str, str], *, limits: Limits = Limits(),
         nproc = limits.processes + _user_process_count()
     start = time.monotonic()
     proc = subprocess.Popen(_prlimit(limits, nproc) + argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, pass_fds=(write_fd,), env=env, start_new_session=True,
+                            stderr=subprocess.STDOUT, pass_fds=tuple(fds), env=env, start_new_session=True,
                             close_fds=True)
-    os.close(write_fd)
+    for fd in fds:
+        os.close(fd)
     state = {"killed": False, "too_large": False}
 
     def kill():

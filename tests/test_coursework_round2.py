@@ -1,0 +1,452 @@
+"""Grading, round two (issue 20): hostile inboxes, forged answers, malformed notebooks, crashes.
+
+Each test here failed on the grader before issue 20's fixes. Most need no sandbox (collect,
+parsing, the gradebook transaction); the few that do use a course of problem set 1 only, so that
+they stay quick. The attacks' sources are in ``coursework_attacks.py`` (``ROUND2``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+import runpy
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests import coursework_attacks as attacks
+
+ROOT = Path(__file__).resolve().parents[1]
+COURSEWORK = ROOT / "coursework"
+_load = runpy.run_path(str(COURSEWORK / "scripts" / "siblings.py"))["load"]
+course = _load("course")
+grading = course.grading
+runner = grading.runner
+sandbox = grading.sandbox
+ADA = COURSEWORK / "class" / "ada" / "ps1" / "ps1.ipynb"
+pytestmark = pytest.mark.filterwarnings("ignore:.*not in session:Warning")
+SEED = "test-secret-round2"
+
+
+def _course(tmp_path: Path, names=("ps1",)) -> Path:
+    """A course folder with only ``names`` (not released: enough for collect)."""
+    root = tmp_path / "coursework"
+    for name in names:
+        shutil.copytree(COURSEWORK / "source" / name, root / "source" / name)
+    shutil.copy(COURSEWORK / "nbgrader_config.py", root)
+    return root
+
+
+def _collect(inbox: Path, root: Path, seconds: float = 60.0) -> list:
+    """collect, in a thread: a FIFO that blocks it must fail the test, not hang it."""
+    out = []
+    thread = threading.Thread(target=lambda: out.append(course.collect(inbox, root)), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "collect hangs (a FIFO opened for reading?)"
+    return out[0]
+
+
+def _submitted(root: Path) -> dict[str, bytes]:
+    folder = root / "submitted"
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()} \
+        if folder.is_dir() else {}
+
+
+# --------------------------------------------------------------------------- 1. forged cell labels
+
+
+def test_forged_cell_labels_never_reach_a_report():
+    """Labels come from the program the grader sent, by position; a forged record is refused."""
+    program = [{"label": "ps1-setup", "source": "x = 1"}, {"label": "cell 3", "source": "1 / 0"}]
+    records = runner.execute_cells(program, {}, 5)
+    leak = [{"label": "cell c1.E[8x4]#2:1.98,-3.85", "status": "error", "error": "ValueError"}]
+    labels = [c["label"] for c in program]
+    with pytest.raises(ValueError, match="cell records"):  # records appended: the archive is refused
+        grading.parse_answers(runner.call_cases({}, [], {}, 5, records + leak), grading.Limits(), 0, labels)
+    forged = [records[0], {**leak[0], "status": "error <b>c1.E 1.98</b>"}]  # same count, label and status forged
+    answers = grading.parse_answers(runner.call_cases({}, [], {}, 5, forged), grading.Limits(), 0, labels)
+    assert [c["label"] for c in answers["cells"]] == labels
+    sub = grading.Submission("mal", "ps1", Path("ps1.ipynb"))
+    found = grading.cell_problems(sub, [grading.TaskResult("1.1", 0, 3, cells=answers["cells"])])
+    assert [p.detail for p in found] == [("cell 3 (not an answer cell) raised ValueError when graded; "
+                                         "this alone costs no points")]
+
+
+# --------------------------------------------------------------------------- 3. symlinks, FIFOs
+
+
+def test_collect_refuses_every_symlink_and_fifo_and_reads_nothing_outside_the_inbox(tmp_path):
+    root = _course(tmp_path, ("ps1", "ps2", "ps3"))
+    inbox = root.parent / "inbox"  # beside coursework/, as the book's example puts it
+    (inbox / "ada" / "ps1").mkdir(parents=True)
+    shutil.copy(ADA, inbox / "ada" / "ps1" / "ps1.ipynb")
+    shutil.copytree(COURSEWORK / "class" / "ada" / "ps2", inbox / "ada" / "ps2")
+    (inbox / "m02").mkdir()
+    (inbox / "m02" / "ps1").symlink_to(root / "source" / "ps1")                 # absolute, to the solutions
+    (inbox / "x").mkdir()
+    (inbox / "x" / "ps3").symlink_to(Path("../../coursework/source/ps3"))       # relative, out of the inbox
+    (inbox / "m03").mkdir()
+    (inbox / "m03" / "ps2").symlink_to(Path("../ada/ps2"))                       # a classmate's work
+    (inbox / "m04").symlink_to(inbox / "ada")                                    # a whole student folder
+    (inbox / "m05" / "ps1" / "sub").mkdir(parents=True)
+    shutil.copy(ADA, inbox / "m05" / "ps1" / "ps1.ipynb")
+    (inbox / "m05" / "ps1" / "notes.txt").symlink_to("/etc/passwd")             # a file
+    (inbox / "m05" / "ps1" / "sub" / "seed").symlink_to(Path.home())            # a folder, nested
+    os.mkfifo(inbox / "m05" / "ps1" / "pipe.ipynb")                             # blocks a reader forever
+    (inbox / "m06" / "ps1").mkdir(parents=True)
+    os.mkfifo(inbox / "m06" / "ps1" / "ps1.ipynb")
+    problems = _collect(inbox, root)
+    copied = _submitted(root)
+    assert set(copied) == {"ada/ps1/ps1.ipynb", "ada/ps2/ps2.ipynb", "m05/ps1/ps1.ipynb"}, sorted(copied)
+    refused = " ".join(p.detail for p in problems if p.kind == "refused_file")
+    for name in ("ps1 (a symlink)", "ps3 (a symlink)", "ps2 (a symlink)", "m04 (a symlink)", "notes.txt (a symlink)",
+                 "seed (a symlink)", "pipe.ipynb (not a regular file"):
+        assert name in refused, name
+    assert all("\n" not in p.detail for p in problems)
+
+
+def test_flat_inbox_refuses_links_folders_fifos_and_deep_json(tmp_path):
+    root = _course(tmp_path)
+    inbox = tmp_path / "flat"
+    inbox.mkdir()
+    shutil.copy(ADA, inbox / "ada_ps1.ipynb")
+    (inbox / "mal_ps1.ipynb").symlink_to(root / "source" / "ps1" / "ps1.ipynb")
+    (inbox / "zz_ps1.ipynb").mkdir()
+    os.mkfifo(inbox / "fifo_ps1.ipynb")
+    (inbox / "deep_ps1.ipynb").write_text("[" * 200_000 + "]" * 200_000)
+    (inbox / "odd_ps1.ipynb").write_text('{"cells": [{"source": [1]}]}')
+    problems = _collect(inbox, root)
+    assert set(_submitted(root)) == {"ada/ps1/ps1.ipynb"}
+    kinds = {p.student_id: p.kind for p in problems}
+    assert kinds == {"mal": "refused_file", "zz": "refused_file", "fifo": "refused_file",
+                     "deep": "unknown_notebook", "odd": "unknown_notebook"}, kinds
+
+
+def test_collect_caps_the_size_of_a_submission(tmp_path, monkeypatch):
+    monkeypatch.setattr(course, "MAX_FILE", 1 << 20)
+    monkeypatch.setattr(course, "MAX_SUBMISSION", 3 << 20)
+    root = _course(tmp_path)
+    inbox = tmp_path / "inbox"
+    folder = inbox / "big" / "ps1"
+    folder.mkdir(parents=True)
+    shutil.copy(ADA, folder / "ps1.ipynb")
+    (folder / "huge.bin").write_bytes(b"x" * (2 << 20))
+    for i in range(4):
+        (folder / f"part{i}.bin").write_bytes(b"x" * (900 << 10))
+    problems = _collect(inbox, root)
+    copied = _submitted(root)
+    assert "big/ps1/ps1.ipynb" in copied and "big/ps1/huge.bin" not in copied
+    assert sum(len(v) for v in copied.values()) <= 3 << 20
+    assert {p.kind for p in problems} == {"too_large"}
+
+
+# --------------------------------------------------------------------------- 10. formulas in reports
+
+
+def test_problems_csv_never_starts_a_cell_with_a_formula(tmp_path):
+    root = _course(tmp_path)
+    inbox = tmp_path / "inbox"
+    (inbox / "eve" / "ps1").mkdir(parents=True)
+    shutil.copy(ADA, inbox / "eve" / "ps1" / "ps1.ipynb")
+    (inbox / "eve" / "ps1" / '=HYPERLINK("evil.example";"grades").txt').write_text("x")
+    (inbox / "eve" / "@SUM(A1)").write_text("x")
+    (inbox / "=cmd_ps1.ipynb").write_text("{}")
+    _collect(inbox, root)
+    course._write_problems(root, course.submission_problems(root, "eve", "ps1"), "autograde")  # "... is not graded"
+    with (root / "reports" / "problems.csv").open(newline="") as fh:
+        cells = [c for row in csv.reader(fh) for c in row]
+    assert any("HYPERLINK" in c for c in cells) and any("@SUM" in c for c in cells)
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], cells
+
+
+# --------------------------------------------------------------------------- 2., 9., 12. autograde
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory):
+    """A course of problem set 1 only, released (nbgrader), with an empty gradebook."""
+    root = tmp_path_factory.mktemp("released") / "coursework"
+    shutil.copytree(COURSEWORK, root, ignore=shutil.ignore_patterns(
+        "release", "submitted", "autograded", "feedback", "reports", "gradebook.db", ".grading", "__pycache__",
+        "class", "otter", "ps2", "ps3", "ps4"))
+    course.release(root)
+    return root
+
+
+def _copy_course(released: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "coursework"
+    shutil.copytree(released, root)
+    return root
+
+
+def _canned(monkeypatch):
+    """run_jobs without sandboxes: every task passes (for tests of what happens around the runs)."""
+    def run_jobs(jobs, *args, **kwargs):
+        return [grading.TaskResult(job.task, job.lay.points[job.task], job.lay.points[job.task]) for job in jobs]
+    monkeypatch.setattr(grading, "run_jobs", run_jobs)
+
+
+def test_a_kill_while_writing_grades_leaves_every_earlier_grade(released, tmp_path, monkeypatch, capsys):
+    root = _copy_course(released, tmp_path)
+    inbox = tmp_path / "inbox"
+    for student in ("ada", "bob", "cat"):
+        (inbox / student / "ps1").mkdir(parents=True)
+        shutil.copy(ADA, inbox / student / "ps1" / "ps1.ipynb")
+    course.collect(inbox, root)
+    _canned(monkeypatch)
+    course.autograde(root, use_sandbox=False, seed=SEED)
+    with course.export(root)[0].open(newline="") as fh:
+        before = {r["student_id"]: r["score"] for r in csv.DictReader(fh)}
+    assert set(before.values()) == {"9.0"}
+    from nbgrader.api import Gradebook
+
+    calls = []
+    add = Gradebook.add_submission
+
+    def killed(self, *args, **kwargs):  # the grader dies on the second submission it records
+        calls.append(args)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return add(self, *args, **kwargs)
+
+    monkeypatch.setattr(Gradebook, "add_submission", killed)
+    with pytest.raises(KeyboardInterrupt):
+        course.autograde(root, use_sandbox=False, seed=SEED)
+    monkeypatch.setattr(Gradebook, "add_submission", add)
+    with course.export(root)[0].open(newline="") as fh:
+        after = {r["student_id"]: r["score"] for r in csv.DictReader(fh)}
+    assert after == before
+    assert all((root / "autograded" / s / "ps1" / "result.json").is_file() for s in before)
+    capsys.readouterr()
+
+
+def _malformed(inbox: Path) -> dict[str, str]:
+    """{student: what}: submissions that stopped grading for the whole class before issue 20."""
+    ada = attacks.load(ADA)
+    out = {}
+
+    def put(student, data, name="ps1.ipynb", what=""):
+        folder = inbox / student / "ps1"
+        folder.mkdir(parents=True)
+        (folder / name).write_bytes(data if isinstance(data, bytes) else json.dumps(data).encode())
+        out[student] = what
+
+    put("x01-deep", b'{"cells": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", what="deeply nested JSON")
+    number = json.loads(json.dumps(ada))
+    number["cells"][3]["source"] = ["x = 1\n", 2]
+    put("x02-number", number, what="a source list holding a number")
+    for student, code in (("x03-plus", "x = " + " + ".join(["1"] * 200_000)), ("x04-minus", "x = " + "-" * 100_000 + "1")):
+        nb = json.loads(json.dumps(ada))
+        attacks.insert_after(nb, "ps1-setup", attacks.code_cell(code))
+        put(student, nb, what=code[:12])
+    put("x05-but", ada, name="ps1 is this ok, but .ipynb", what="a file name with ', but '")
+    return out
+
+
+def test_one_malformed_submission_never_stops_the_class(released, tmp_path, capsys):
+    """Sandboxed: each malformed notebook is one problem line of its student; everybody else is graded."""
+    root = _copy_course(released, tmp_path)
+    inbox = tmp_path / "inbox"
+    (inbox / "ada" / "ps1").mkdir(parents=True)
+    shutil.copy(ADA, inbox / "ada" / "ps1" / "ps1.ipynb")
+    malformed = _malformed(inbox)
+    course.collect(inbox, root)
+    problems = course.autograde(root, seed=SEED)
+    with course.export(root)[0].open(newline="") as fh:
+        scores = {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh)}
+    assert scores["ada"] == 9.0
+    assert scores["x05-but"] == 9.0, "graded the renamed notebook"
+    assert scores["x03-plus"] == 9.0 and scores["x04-minus"] == 9.0, "only the unreadable cell is dropped"
+    assert scores["x01-deep"] == 0.0 and scores["x02-number"] == 0.0
+    kinds = {(p.student_id, p.kind) for p in problems}
+    assert {("x01-deep", "invalid_notebook"), ("x02-number", "invalid_notebook"), ("x03-plus", "unreadable_cell"),
+            ("x04-minus", "unreadable_cell"), ("x05-but", "renamed_notebook")} <= kinds
+    assert set(malformed) <= set(scores)
+    capsys.readouterr()
+
+
+def test_a_huge_notebook_is_refused_before_it_is_read(tmp_path):
+    path = tmp_path / "ps1.ipynb"
+    nb = attacks.load(ADA)
+    nb["cells"].append(attacks.code_cell("# " + "x" * (grading.MAX_NOTEBOOK + 10)))
+    path.write_text(json.dumps(nb))
+    with pytest.raises(ValueError, match="larger than"):
+        grading.read_notebook(path)
+    lay = grading.layout(COURSEWORK, "ps1", COURSEWORK / "source" / "ps1" / "ps1.ipynb")
+    nb["cells"][-1]["source"] = "# " + "x" * (grading.MAX_CODE + 10)
+    path.write_text(json.dumps(nb))
+    with pytest.raises(ValueError, match="MB of code"):
+        grading.read_submission(lay, "big", path)
+
+
+# --------------------------------------------------------------------------- 7. timeouts under load
+
+
+def test_a_task_that_timed_out_beside_others_is_rerun_alone(monkeypatch, tmp_path):
+    """A time limit is wall-clock time: what timed out while others ran is decided by a run alone."""
+    active, lock = [0], threading.Lock()
+
+    def run_task(job, work, limits, *, slot=0, use_sandbox=True):
+        with lock:
+            active[0] += 1
+        time.sleep(0.3)
+        with lock:
+            crowded = active[0] > 1
+        time.sleep(0.3)
+        with lock:
+            active[0] -= 1
+        if job.task == "1.2":  # an endless loop stopped by a per-call (CPU-time) limit: same alone
+            runs.append(job.task)
+            return grading.TaskResult(job.task, 0.0, 1.0, "timeout")
+        return grading.TaskResult(job.task, 0.0 if crowded else 1.0, 1.0, "timeout" if crowded else "passed",
+                                  wall_limit=crowded)
+
+    runs = []
+    monkeypatch.setattr(grading, "run_task", run_task)
+    lay = grading.Layout("ps1", [], set(), {}, {}, {"1.1": 1.0, "1.2": 1.0}, {})
+    jobs = [grading.Job(lay, None, task, [], ([], {})) for task in ("1.1", "1.1", "1.2", "1.1", "1.1")]
+    results = grading.run_jobs(jobs, tmp_path, grading.Limits(), workers=2)
+    assert [r.kind for r in results] == ["passed", "passed", "timeout", "passed", "passed"]
+    assert runs == ["1.2"], "a CPU-time limit is not rerun (the reruns are serial: keep them few)"
+
+
+# --------------------------------------------------------------------------- 6., 11. the sandbox
+
+
+def _sandboxed(code: str, **kwargs) -> str:
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")
+    result = sandbox.run([os.sys.executable, "-I", "-c", code], {}, limits=grading.Limits(wall=30), **kwargs)
+    return result.output.decode(errors="replace").strip()
+
+
+def test_kernel_keyring_calls_are_refused_in_every_sandbox():
+    """A key stored by one sandbox would be readable by the next of the same uid (root mode)."""
+    numbers = {"x86_64": (248, 250), "aarch64": (217, 219)}.get(platform.machine())
+    if numbers is None:
+        pytest.skip("no seccomp table for this architecture")
+    add_key, keyctl = numbers
+    code = (f"import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+            f"key = libc.syscall({add_key}, b'user', b'cosim-round2', b'secret', 6, -4)\n"
+            f"err = ctypes.get_errno()\nif key > 0:\n    libc.syscall({keyctl}, 3, key)\n"  # revoke it again
+            "print(key, err)")
+    assert _sandboxed(code) == "-1 1", "add_key must fail with EPERM"
+
+
+def test_an_installed_copy_of_the_package_is_poisoned_too(released, tmp_path, monkeypatch, capsys):
+    """After ``pip install .`` the package sits in the mounted site-packages; the grader covers it."""
+    prefix = tmp_path / "prefix"
+    site = prefix / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    import cosim_helpers
+
+    shutil.copytree(Path(cosim_helpers.__file__).parent, site / "cosim_helpers",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for p in [prefix, *prefix.rglob("*")]:
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    roots = sandbox._python_roots()
+    monkeypatch.setattr(sandbox, "_python_roots", lambda: [*roots, str(prefix)])
+    root = _copy_course(released, tmp_path)
+    inbox = tmp_path / "inbox"
+    (inbox / "mal" / "ps1").mkdir(parents=True)
+    nb = attacks.replace(attacks.load(ADA), "ps1-t1-cosine", attacks.INSTALLED_REFERENCE.format(site=site))
+    (inbox / "mal" / "ps1" / "ps1.ipynb").write_text(json.dumps(nb))
+    course.collect(inbox, root)
+    problems = course.autograde(root, seed=SEED)
+    assert ("mal", "1.1", "forbidden_call") in {(p.student_id, p.task, p.kind) for p in problems}, problems
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("attack", sorted(attacks.ROUND2))
+def test_round_two_attacks_score_no_more_than_their_real_work_and_leak_nothing(released, tmp_path, attack, capsys):
+    """Sandboxed, end to end: the issue's attacks and the fresh-eyes ones (``coursework_attacks.ROUND2``)."""
+    source, earns, padding, _ = attacks.ROUND2[attack]
+    root = _copy_course(released, tmp_path)
+    inbox = tmp_path / "inbox"
+    (inbox / "mal" / "ps1").mkdir(parents=True)
+    nb = attacks.replace(attacks.load(ADA), "ps1-t1-cosine", source) if "def cosine_rows" in source \
+        else attacks.insert_after(attacks.load(ADA), "ps1-setup", attacks.code_cell(source))
+    for i in range(padding):
+        attacks.insert_after(nb, "ps1-setup", attacks.code_cell(f"_cell_{i} = {i}"))
+    (inbox / "mal" / "ps1" / "ps1.ipynb").write_text(json.dumps(nb))
+    course.collect(inbox, root)
+    course.autograde(root, seed=SEED)
+    course.feedback(root)
+    with course.export(root)[0].open(newline="") as fh:
+        score = sum(float(r["score"]) for r in csv.DictReader(fh) if r["student_id"] == "mal")
+    assert score <= earns
+    shown = (root / "reports" / "problems.csv").read_text() + (root / "feedback" / "mal" / "ps1" / "ps1.html").read_text()
+    shown = shown.split("Your code, as graded")[0]
+    assert "LEAK" not in shown and "c0." not in shown and "c1." not in shown and SEED not in shown
+    # an exception type name is shown for at most a few cells: forged names are a channel of ~6 bits each
+    assert shown.count("(not an answer cell)") <= 2 * grading.MAX_CELL_ERRORS  # problems.csv + feedback
+    capsys.readouterr()
+
+
+# --------------------------------------------------------------------------- fresh eyes
+
+
+def test_a_newline_in_a_name_never_makes_a_student_id_or_a_second_report_line(tmp_path, capsys):
+    """``$`` in the id pattern matched before a final newline: a folder ``ada\\n`` became a student
+    whose grades stopped ``lms.py grades`` for the class; a file name could print a fake line."""
+    root = _course(tmp_path)
+    inbox = tmp_path / "inbox"
+    (inbox / "ada\n" / "ps1").mkdir(parents=True)
+    shutil.copy(ADA, inbox / "ada\n" / "ps1" / "ps1.ipynb")
+    (inbox / "eve" / "ps1").mkdir(parents=True)
+    (inbox / "eve" / "x\nautograded ada\\ps1: 9\n").write_text("x")
+    problems = _collect(inbox, root)
+    assert ("ada\n", "bad_student_id") in {(p.student_id, p.kind) for p in problems}
+    assert not (root / "submitted" / "ada\n").exists()
+    out = capsys.readouterr().out
+    assert all(line.startswith(("  PROBLEM", "collected")) for line in out.splitlines()), out
+    rows = (root / "reports" / "problems.csv").read_text().splitlines()
+    assert len(rows) == 1 + len(problems)
+
+
+def test_the_per_call_limit_counts_cpu_time_not_time_spent_waiting_for_a_cpu():
+    """Issue 20, item 7: busy neighbours slowed an honest call past a wall-clock limit."""
+    waited = runner._run_limited(0.5, time.sleep, 0.8)  # no CPU used: as if starved by neighbours
+    assert waited[0] == "ok", waited
+
+    def spin():
+        end = time.process_time() + 5
+        while time.process_time() < end:
+            pass
+
+    start = time.monotonic()
+    assert runner._run_limited(0.5, spin)[0] == "timeout"  # an endless loop is still stopped
+    assert time.monotonic() - start < 2
+    assert runner._run_limited(0.2, time.sleep, 5)[0] == "timeout"  # and so is a call that blocks
+
+
+def test_a_call_stops_before_the_run_is_killed_and_says_it_was_the_wall_clock(monkeypatch):
+    """The run's deadline cuts a slow call short (answers still come back), marked for a rerun alone."""
+    monkeypatch.setattr(runner, "DEADLINE", time.monotonic() + 0.3)
+    status, _, error = runner._run_limited(20, time.sleep, 5)
+    assert (status, error) == ("timeout", "deadline")
+
+
+def test_a_resubmission_turning_a_folder_into_a_file_is_one_problem(tmp_path, capsys):
+    """Fresh eyes: ``notes/`` then a file ``notes`` (or back) made ``collect --update`` raise for everyone."""
+    root = _course(tmp_path)
+    inbox = tmp_path / "inbox"
+    for student in ("ada", "mal"):
+        (inbox / student / "ps1").mkdir(parents=True)
+        shutil.copy(ADA, inbox / student / "ps1" / "ps1.ipynb")
+    (inbox / "mal" / "ps1" / "notes").mkdir()
+    (inbox / "mal" / "ps1" / "notes" / "a.txt").write_text("a")
+    course.collect(inbox, root)
+    shutil.rmtree(inbox / "mal" / "ps1" / "notes")
+    (inbox / "mal" / "ps1" / "notes").write_text("now a file")
+    (inbox / "ada" / "ps1" / "extra.txt").write_text("new")
+    problems = course.collect(inbox, root, update=True)
+    assert ("mal", "conflict") in {(p.student_id, p.kind) for p in problems}
+    assert (root / "submitted" / "ada" / "ps1" / "extra.txt").read_text() == "new"
+    capsys.readouterr()
