@@ -1,7 +1,10 @@
 """Tests of cosim_helpers.tables: one table, printed as text and displayed as Markdown (issue 21)."""
 
 import re
+import sys
+from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 from markdown_it import MarkdownIt
@@ -101,3 +104,56 @@ def test_jupyter_stores_a_markdown_output():
     data, _ = formatter.format(format_rows([["a", "0.5"]], ["method", "AUC"]))
     assert data["text/plain"] == "method  AUC\n------  ---\na       0.5"
     assert re.match(r"\| method \| AUC \|\n\|:--\|--:\|\n\| a \| 0\.5 \|\n", data["text/markdown"])
+
+
+# --- the chapters show their tables as tables (tools/display_tables.py) ------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import display_tables  # tools/ is not a package
+
+
+def test_display_tables_rewrites_only_table_prints_and_is_idempotent():
+    source = ('%matplotlib inline\nprint("WALL-E → Nemo:")\nprint(format_table(S, items, items))\n'
+              'for r in rows:\n    print(format_rows(r, ["a"]))  # one per group\n'
+              'print("x", format_table(S, a, b))\nprint(f"{n}")\nprint(format_table)\n')
+    once = display_tables.rewrite(source)
+    assert once == source.replace("print(format_table(S, items", "display(format_table(S, items").replace(
+        "    print(format_rows", "    display(format_rows")
+    assert display_tables.rewrite(once) == once
+    # left for a person: a print of a table with another argument
+    assert display_tables.printed_tables(once) == [6]
+    assert display_tables.printed_tables(source) == [3, 5, 6]
+
+
+def test_display_tables_handles_non_ascii_before_the_print():
+    source = 'σ = 1; print(format_rows([["λ₁"]], ["ρ"]))'
+    assert display_tables.rewrite(source) == 'σ = 1; display(format_rows([["λ₁"]], ["ρ"]))'
+
+
+def _code_cells():
+    for path in display_tables.chapters():
+        for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            if cell.cell_type == "code":
+                yield f"{path.name}, cell {index}", cell
+
+
+def test_no_chapter_prints_a_table_as_text():
+    """A printed table wraps into a jumble on a phone: display it (run tools/display_tables.py)."""
+    printed = [f"{where}, line {line}" for where, cell in _code_cells()
+               for line in display_tables.printed_tables(cell.source)]
+    assert printed == [], ("tables printed as text (run `python tools/display_tables.py`, then "
+                           "`make execute` on those notebooks):\n" + "\n".join(printed))
+
+
+def test_displayed_tables_are_stored_as_markdown():
+    """A cell that shows a table keeps its text/markdown output in the committed notebook."""
+    missing = []
+    for where, cell in _code_cells():
+        tree = display_tables._parse(cell.source)
+        shows = tree is not None and display_tables._calls_helper(tree) \
+            and not display_tables.printed_tables(cell.source)
+        if shows and not any("text/markdown" in out.get("data", {}) for out in cell.get("outputs", [])):
+            missing.append(where)
+    assert missing == [], "cells that show a table but store no text/markdown output " \
+        "(run `make execute` on them):\n" + "\n".join(missing)
