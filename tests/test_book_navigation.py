@@ -55,8 +55,9 @@ def _open(offline_page, site, name, viewport, mathjax=False):
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{site}/{name}.html", wait_until="load")
     if mathjax:
-        page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=30_000)
-        page.evaluate("MathJax.startup.promise.then(() => true)")
+        # (a page without maths loads no MathJax)
+        page.wait_for_function("!window.MathJax || (MathJax.startup && MathJax.startup.promise)", timeout=30_000)
+        page.evaluate("window.MathJax ? MathJax.startup.promise.then(() => true) : true")
     page.wait_for_timeout(400)  # the theme and a11y.js settle after load
     return page, outside, errors
 
