@@ -9,6 +9,12 @@
     document.querySelectorAll(".search-button__button[aria-label]").forEach(function (b) {
       if (b.textContent.trim()) b.removeAttribute("aria-label");
     });
+    // label-content-name-mismatch: MyST-NB names the summary of a folded cell (tag hide-input,
+    // issue 21) "Toggle hidden content" while it shows "Show code cell source"; without the
+    // aria-label its name is the visible text.
+    document.querySelectorAll("details.hide > summary[aria-label]").forEach(function (s) {
+      if (s.textContent.trim()) s.removeAttribute("aria-label");
+    });
     // label-content-name-mismatch: the colour-mode button is named "Color mode", but its icons
     // carried the titles "Light", "Dark", "System Settings" as text. The icons are decoration.
     document.querySelectorAll(".theme-switch-button .theme-switch").forEach(function (icon) {
