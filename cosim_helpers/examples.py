@@ -5,9 +5,10 @@
   model's embeddings and its three cosine similarities).
 * :func:`nearest_neighbours`: the most similar *other* row of a similarity
   matrix, the quantity chapter 1 shows to be changed by a rescaling ``D``.
-* :func:`format_table`: a labelled matrix as fixed-width text, rounded far
-  coarser than round-off (which differs between BLAS builds and thread
-  counts by ~1e-13), so that the printed output is the same on every machine.
+* :func:`format_table` (re-exported from :mod:`cosim_helpers.tables`, its
+  home): a labelled matrix as a table, rounded far coarser than round-off
+  (which differs between BLAS builds and thread counts by ~1e-13), so that
+  the output is the same on every machine.
 * Dropout on the input layer (book chapter 3: the paper, §2.1, calls its
   Eq. 1 "equivalent" to denoising autoencoders, citing Steck 2020; chapter 3
   shows the expectations agree exactly only when all columns of ``X`` have
@@ -31,6 +32,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validation import as_factor, as_generator, as_square, check_int, check_real
+from .tables import format_table  # noqa: F401  (chapters 1 to 3 import it from here)
 
 # Largest number of non-zero entries of X for which all 2**nnz masks are enumerated.
 MAX_ENUMERATED_ENTRIES = 20
@@ -117,44 +119,6 @@ def nearest_neighbours(S) -> np.ndarray:
     masked = S.copy()
     np.fill_diagonal(masked, -np.inf)
     return np.argmax(masked, axis=1)
-
-
-def format_table(M, row_labels, col_labels, digits: int = 3, width: int = 13) -> str:
-    """Format a matrix as a fixed-width text table with row and column labels.
-
-    Chapters 1 to 3 print small matrices (data, embeddings, similarities)
-    with it. Values are rounded to ``digits`` decimals and a rounded
-    ``-0.000`` is printed as ``0.000``, so that round-off of either sign
-    (which can differ between BLAS libraries) never changes the output.
-
-    Parameters
-    ----------
-    M : array_like, shape (m, q)
-    row_labels : sequence of str, length m
-    col_labels : sequence of str, length q
-    digits : int
-        Decimals shown, ``>= 0``.
-    width : int
-        Width of each column, ``>= 4``; longer labels are cut to fit.
-
-    Returns
-    -------
-    str
-    """
-    M = as_factor(M, "M")
-    row_labels = [str(r) for r in row_labels]
-    col_labels = [str(c) for c in col_labels]
-    if len(row_labels) != M.shape[0]:
-        raise ValueError(f"row_labels must have {M.shape[0]} entries, got {len(row_labels)}")
-    if len(col_labels) != M.shape[1]:
-        raise ValueError(f"col_labels must have {M.shape[1]} entries, got {len(col_labels)}")
-    digits, width = check_int(digits, "digits", 0), check_int(width, "width", 4)
-    R = np.round(M, digits) + 0.0  # adding 0.0 turns -0.0 into 0.0
-    first = max(len(r) for r in row_labels)
-    lines = [" " * first + "".join(c[: width - 1].rjust(width) for c in col_labels)]
-    for label, row in zip(row_labels, R):
-        lines.append(label.ljust(first) + "".join(f"{v:{width}.{digits}f}" for v in row))
-    return "\n".join(lines)
 
 
 def _check_dropout_inputs(X, M, q):

@@ -45,7 +45,7 @@ from .cosine_model import (  # noqa: F401  (remedy 1, re-exported: chapter 6 imp
 from .models import fit_objective1, objective1_factors
 from .similarity import cosine_similarity
 from .spectral import Spectrum, gram, gram_spectrum
-from .tables import format_rows as format_table  # noqa: F401  (old name; chapter 6 should import format_rows)
+from .tables import format_rows as format_table  # noqa: F401  (old name, not a copy: chapters 6, 7, 10 import it)
 
 # ---------------------------------------------------------------------------
 # Remedy 2: project back to the data space

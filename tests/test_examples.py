@@ -102,7 +102,7 @@ def test_nearest_neighbours_rejects_bad_input(S, exc):
 
 def test_format_table_rounds_and_never_prints_negative_zero():
     M = np.array([[-1e-17, 0.12345], [2.0, -0.0004]])
-    text = format_table(M, ["a", "bb"], ["x", "y"], digits=3, width=8)
+    text = str(format_table(M, ["a", "bb"], ["x", "y"], digits=3, width=8))
     lines = text.split("\n")
     assert lines[0] == "  " + "       x" + "       y"
     assert lines[1] == "a " + "   0.000" + "   0.123"
@@ -111,7 +111,7 @@ def test_format_table_rounds_and_never_prints_negative_zero():
 
 
 def test_format_table_cuts_long_labels_and_checks_arguments():
-    text = format_table(np.zeros((1, 1)), ["r"], ["Finding Nemo"], digits=1, width=6)
+    text = str(format_table(np.zeros((1, 1)), ["r"], ["Finding Nemo"], digits=1, width=6))
     assert text.split("\n")[0] == " " + " Findi"
     with pytest.raises(ValueError, match="row_labels"):
         format_table(np.zeros((2, 1)), ["r"], ["c"])

@@ -9,6 +9,12 @@
     document.querySelectorAll(".search-button__button[aria-label]").forEach(function (b) {
       if (b.textContent.trim()) b.removeAttribute("aria-label");
     });
+    // label-content-name-mismatch: MyST-NB names the summary of a folded cell (tag hide-input,
+    // issue 21) "Toggle hidden content" while it shows "Show code cell source"; without the
+    // aria-label its name is the visible text.
+    document.querySelectorAll("details.hide > summary[aria-label]").forEach(function (s) {
+      if (s.textContent.trim()) s.removeAttribute("aria-label");
+    });
     // label-content-name-mismatch: the colour-mode button is named "Color mode", but its icons
     // carried the titles "Light", "Dark", "System Settings" as text. The icons are decoration.
     document.querySelectorAll(".theme-switch-button .theme-switch").forEach(function (icon) {
@@ -22,15 +28,32 @@
     // scrollable-region-focusable: a display equation wider than the column scrolls in its own
     // box (legible.css); keyboard users must be able to focus it to scroll it, as the theme
     // does for code blocks.
-    document.querySelectorAll('mjx-container[display="true"]').forEach(function (m) {
-      var wide = m.scrollWidth > m.clientWidth + 1;
-      if (wide) {
-        m.tabIndex = 0;
-        if (!m.hasAttribute("aria-label") && !m.hasAttribute("role")) m.setAttribute("role", "group");
-      } else if (m.tabIndex === 0) {
-        m.removeAttribute("tabindex");
-      }
-    });
+    document.querySelectorAll('mjx-container[display="true"]').forEach(scrollableMath);
+  }
+
+  function scrollableMath(m) {
+    var wide = m.scrollWidth > m.clientWidth + 1;
+    if (wide) {
+      m.tabIndex = 0;
+      if (!m.hasAttribute("aria-label") && !m.hasAttribute("role")) m.setAttribute("role", "group");
+    } else if (m.tabIndex === 0) {
+      m.removeAttribute("tabindex");
+    }
+    scrollCue(m);
+    if (!m.dataset.scrollCue) {
+      m.dataset.scrollCue = "1";
+      m.addEventListener("scroll", function () { scrollCue(m); }, {passive: true});
+      // An equation in a closed solution has no width until it is opened.
+      if (window.ResizeObserver) new ResizeObserver(function () { scrollableMath(m); }).observe(m);
+    }
+  }
+
+  // Issue 21: a wide equation shows that it scrolls. legible.css draws a shadow on each side where
+  // the line goes on; nothing at all when the equation fits.
+  function scrollCue(m) {
+    var rest = m.scrollWidth - m.clientWidth - m.scrollLeft;
+    m.classList.toggle("math-more-right", rest > 1);
+    m.classList.toggle("math-more-left", m.scrollLeft > 1);
   }
 
   function later() {
