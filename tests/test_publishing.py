@@ -22,6 +22,7 @@ CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 from colab_release import colab_at_release
+from problem_set_links import problem_sets, rewrite, site_url, sync
 from reader_notebooks import colab_install_cell
 
 
@@ -122,7 +123,6 @@ def test_built_launch_links_point_at_the_repository_ref_and_reader_notebook():
 
 
 # --- the problem sets follow repository: too (issue 21) --------------------------------------
-from problem_set_links import problem_sets, rewrite, site_url, sync  # noqa: E402
 
 
 def test_problem_sets_follow_the_repository_setting():
