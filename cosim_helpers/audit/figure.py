@@ -41,9 +41,9 @@ def plot_audit(result):
     ax1.set_xlabel(f"top-{top} Jaccard overlap with the given factors")
     ax1.set_ylabel("share of (query, transform)")
     ax1.set_title("Do the cosine neighbours survive the gauge?")
-    ax1.legend(fontsize=8)
+    ax1.legend(fontsize=10)  # the book style's smallest size: >= 9 CSS px on the page (issue 21)
     ax2.set_xlabel("range of cosine to nearest neighbour over the family")
     ax2.set_ylabel("share of queries")
     ax2.set_title("How far does a cosine move?")
-    ax2.legend(fontsize=8)
+    ax2.legend(fontsize=10)
     return fig
