@@ -58,9 +58,13 @@ reader: $(STAMP)
 test-binder: $(STAMP)
 	$(BIN)/python tools/binder_check.py
 
-## pdf: the whole book as one PDF (_build/pdf/book.pdf), printed by Debian's chromium
+## pdf: the whole book as two PDFs, printed by Debian's chromium: _build/pdf/book-student.pdf
+## (exercises without solutions, for a class) and _build/pdf/book-instructor.pdf (every solution).
+## VARIANT=student or VARIANT=instructor builds one; EDITION selects an edition (tools/book_pdf.py)
+VARIANT ?= all
+EDITION ?= en
 pdf: book
-	$(BIN)/python tools/book_pdf.py
+	$(BIN)/python tools/book_pdf.py --variant $(VARIANT) --edition $(EDITION)
 
 ## lint: ruff over the package, tests, benchmarks and scripts
 LINTED := cosim_helpers tests benchmarks tools scripts coursework/scripts book/_ext

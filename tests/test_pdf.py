@@ -1,9 +1,11 @@
-"""`make pdf`: the whole book as one PDF, printed from the built HTML by Chromium (issue 13).
+"""`make pdf`: the book as two PDFs, printed from the built HTML by Chromium (issues 13 and 21).
 
-Builds the PDF from ``_build/html`` (as ``make pdf`` does, into a temporary
-folder) and reads it back with poppler-utils: enough pages, one chapter per
-section start in table-of-contents order, and at least as many images as
-the HTML pages show (figures and one frame of each explorer's twin).
+Builds the instructor and the student PDF from ``_build/html`` (as ``make pdf``
+does, into a temporary folder) and reads them back with poppler-utils: enough
+pages, one chapter per section start in table-of-contents order, at least as
+many images as the HTML pages show (figures and one frame of each explorer's
+twin); the instructor PDF contains every solution of the exercises, the student
+PDF none of them.
 Skipped with a message when Chromium, poppler-utils or the built book is
 missing; under CI each of those is a failure.
 """
@@ -46,7 +48,35 @@ def pdf(tmp_path_factory):
         if os.environ.get("CI"):
             pytest.fail(f"CI must build the PDF, missing: {missing}")
         pytest.skip(f"PDF test skipped, missing: {missing}")
-    return book_pdf.build(HTML, tmp_path_factory.mktemp("pdf") / "book.pdf", CHROMIUM)
+    return book_pdf.build(HTML, tmp_path_factory.mktemp("pdf") / "book-instructor.pdf", CHROMIUM,
+                          variant="instructor")
+
+
+@pytest.fixture(scope="module")
+def student_pdf(pdf, tmp_path_factory):
+    return book_pdf.build(HTML, tmp_path_factory.mktemp("pdf") / "book-student.pdf", CHROMIUM, variant="student")
+
+
+def _letters(text):
+    """Lower-case letters only: page numbers, line breaks and maths spacing drop out of the comparison."""
+    return re.sub(r"[^a-z]+", "", text.lower())
+
+
+def solution_fragments():
+    """(page, exercise, fragment) for every solution block of the built book: its longest run of
+    maths-free text (prose or code), which pdftotext must reproduce letter for letter."""
+    out = []
+    for page in book_pdf.toc_pages():
+        soup = BeautifulSoup((HTML / f"{page}.html").read_text(encoding="utf-8"), "html.parser")
+        for solution in soup.select("article.bd-article div.solution"):
+            title = solution.select_one(".admonition-title").get_text(" ", strip=True)
+            for math in solution.select(".math, mjx-container"):
+                math.replace_with("\x00")
+            body = solution.select_one("section") or solution
+            runs = [run for run in re.split(r"\x00|\n\s*\n", body.get_text()) if len(_letters(run)) >= 25]
+            assert runs, f"{page}: {title} has no text to look for"
+            out.append((page, title, _letters(max(runs, key=len))[:80]))
+    return out
 
 
 def pages_text(pdf):
@@ -102,3 +132,26 @@ def test_every_figure_and_twin_frame_is_in_the_pdf(pdf):
     expected = sum(n for _, n in html_chapters())
     assert expected >= 10  # the chapters' figures (13 today) and the four twins
     assert len(images) >= expected, f"{len(images)} images in the PDF, {expected} in the HTML pages"
+
+
+def test_instructor_pdf_has_every_solution_and_the_student_pdf_none(pdf, student_pdf):
+    fragments = solution_fragments()
+    assert len(fragments) >= 30  # three or four exercises per chapter, each with a solution
+    instructor = _letters(" ".join(pages_text(pdf)))
+    student_pages = pages_text(student_pdf)
+    student = _letters(" ".join(student_pages))
+    missing = [(page, title) for page, title, fragment in fragments if fragment not in instructor]
+    assert missing == [], f"solutions missing from the instructor PDF: {missing}"
+    leaked = [(page, title) for page, title, fragment in fragments if fragment in student]
+    assert leaked == [], f"solutions printed in the student PDF: {leaked}"
+    assert "Solution to" not in " ".join(student_pages)
+    # the exercises themselves stay
+    assert len(re.findall(r"Exercise \d+\.\d+", " ".join(student_pages))) >= len(fragments)
+    assert "Student edition" in student_pages[0] and "Instructor edition" in pages_text(pdf)[0]
+
+
+def test_variants_and_editions_are_checked():
+    with pytest.raises(ValueError, match="variant"):
+        book_pdf.build(HTML, variant="teacher")
+    with pytest.raises(ValueError, match="edition"):
+        book_pdf.build(HTML, edition="xx")

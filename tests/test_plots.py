@@ -1,5 +1,8 @@
 """Heat maps drawn at a resolution the page can show, Figure 1 legible (cosim_helpers.plots, issue 13)."""
 
+import re
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -97,7 +100,7 @@ def test_figure1_refuses_illegible_layouts(kwargs, match):
 #: CSS pixels an image gets in the article column of the built book at 1366 x 900 and at 390 x 844
 #: (measured in Chromium by tests/test_plots.py::test_built_figures_are_legible, which checks every
 #: figure of the built book itself).
-DESKTOP_COLUMN, PHONE_COLUMN = 736, 358
+DESKTOP_COLUMN, PHONE_COLUMN = 757, 358
 #: Smallest text of a multi-panel figure on a 390-px phone: our threshold (pinch-zoom does the rest).
 MIN_PHONE_FONT_PX = 6.0
 
@@ -165,3 +168,67 @@ def test_legend_below_keeps_the_plot_area_free():
     fig.canvas.draw()
     box, frame = legend.get_window_extent(), ax.get_window_extent()
     assert box.y1 < frame.y0  # entirely under the axes: it can hide no curve
+
+
+def _smallest_points(source: str, twin: bool) -> float:
+    """Smallest font (points) of a figure: the book style's, or a size its cell's code sets.
+
+    The package's figures use the style's sizes (``test_package_figures_use_the_style_sizes``);
+    the explorers' twins use ``SMALL_FONT``.
+    """
+    from cosim_helpers.plots import STYLE
+    from cosim_helpers.widgets.base import SMALL_FONT
+
+    if twin:
+        return float(SMALL_FONT)
+    sizes = [v for k, v in STYLE.items() if k.endswith("size")]
+    sizes += [float(v) for v in re.findall(r"\b(?:fontsize|labelsize)\s*=\s*(\d+(?:\.\d+)?)", source)]
+    return min(sizes)
+
+
+def test_package_figures_use_the_style_sizes():
+    """No plotting module of the package sets a font below the style's 10 pt (the widgets: SMALL_FONT)."""
+    import cosim_helpers
+    from cosim_helpers.plots import STYLE
+
+    smallest = min(v for k, v in STYLE.items() if k.endswith("size"))
+    root = Path(cosim_helpers.__file__).parent
+    for path in root.rglob("*.py"):
+        if "widgets" in path.parts:
+            continue
+        for value in re.findall(r"(?:fontsize|labelsize)\s*=\s*(\d+(?:\.\d+)?)", path.read_text()):
+            assert float(value) >= smallest, f"{path.name}: font size {value} below the style's {smallest}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width, minimum", [(1366, MIN_FONT_PX), (390, MIN_PHONE_FONT_PX)], ids=["desktop", "phone"])
+def test_built_figures_are_legible(site, offline_page, width, minimum):
+    """Every figure and twin of the built book, in Chromium: smallest text in CSS px >= the minimum.
+
+    Rendered size = points x dpi / 72 x (displayed width / image width): the dpi is the book
+    style's (100, twins too), the widths are what the browser reports (issue 21).
+    """
+    from cosim_helpers.plots import STYLE
+
+    dpi = STYLE["savefig.dpi"]
+    html = Path(__file__).resolve().parents[1] / "_build" / "html" / "book"
+    page, _ = offline_page(viewport={"width": width, "height": 900})
+    small, seen = [], 0
+    try:
+        for chapter in sorted(p.stem for p in html.glob("[01][0-9]_*.html")):
+            page.goto(f"{site}/book/{chapter}.html", wait_until="load")
+            images = page.evaluate("""() => [...document.querySelectorAll('.cell_output img, img[id^=_anim_img]')]
+                .map(i => { const cell = i.closest('.cell');
+                            const code = cell && cell.querySelector('.cell_input pre');
+                            return {natural: i.naturalWidth, shown: i.getBoundingClientRect().width,
+                                    twin: i.id.startsWith('_anim_img'), source: code ? code.textContent : ''}; })""")
+            for k, im in enumerate(images):
+                assert im["natural"] > 0, f"{chapter}: image {k} did not load"
+                px = _smallest_points(im["source"], im["twin"]) * dpi / 72 * min(im["shown"] / im["natural"], 1)
+                seen += 1
+                if px < minimum:
+                    small.append(f"{chapter} figure {k + 1}: {px:.1f} px ({im['natural']} px shown at {im['shown']:.0f})")
+    finally:
+        page.context.close()
+    assert seen >= 15
+    assert small == [], f"text below {minimum} CSS px at {width} px: " + "; ".join(small)
