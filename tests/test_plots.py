@@ -232,3 +232,14 @@ def test_built_figures_are_legible(site, offline_page, width, minimum):
         page.context.close()
     assert seen >= 15
     assert small == [], f"text below {minimum} CSS px at {width} px: " + "; ".join(small)
+
+
+def test_audit_figure_is_legible_on_desktop_and_phone():
+    from cosim_helpers.audit import audit
+
+    rng = np.random.default_rng(0)
+    result = audit(rng.standard_normal((40, 5)), rng.standard_normal((60, 5)), top=5, labels=np.arange(60) % 3)
+    fig = result.figure()
+    fig.suptitle("Objective 1: cosine neighbours under 12 score-preserving transforms")  # as chapter 9
+    assert rendered_font_px(fig, DESKTOP_COLUMN) >= MIN_FONT_PX
+    assert rendered_font_px(fig, PHONE_COLUMN) >= MIN_PHONE_FONT_PX  # 5.2 px side by side

@@ -28,7 +28,9 @@ def plot_audit(result):
 
     if not isinstance(result, AuditResult):
         raise TypeError(f"result must be an AuditResult, got {type(result).__name__}")
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.5, 3.4), constrained_layout=True)
+    # One panel above the other, 6.4 in wide: side by side (9.5 in) the text was ~5 CSS px on a
+    # 390-px phone (issue 21).
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(6.4, 6.4), constrained_layout=True)
     bins = np.linspace(0.0, 1.0, 21)
     for name, side in result.sides.items():
         colour = _COLOURS.get(name)
