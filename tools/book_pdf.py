@@ -1,4 +1,4 @@
-"""Print the built HTML book to one PDF with headless Chromium (``make pdf``; issue 13).
+"""Print the built HTML book to PDF with headless Chromium, a student and an instructor variant (``make pdf``; issues 13, 21).
 
 Why this route: the book's HTML is already complete and tested (MathJax
 typesets and numbers every equation, the theme draws theorem, proof and
