@@ -67,11 +67,14 @@ reader: $(STAMP)
 test-binder: $(STAMP)
 	$(BIN)/python tools/binder_check.py
 
-## pdf: the whole book as one PDF (_build/pdf/book.pdf), printed by Debian's chromium;
-## EDITION=ko prints the Korean edition (_build/pdf/book-ko.pdf, fonts-noto-cjk)
+## pdf: the whole book as two PDFs, printed by Debian's chromium: _build/pdf/book-student.pdf
+## (exercises without solutions, for a class) and _build/pdf/book-instructor.pdf (every solution).
+## VARIANT=student or VARIANT=instructor builds one; EDITION=ko prints the Korean edition
+## (_build/pdf/book-ko-*.pdf, fonts-noto-cjk; tools/book_pdf.py)
+VARIANT ?= all
 EDITION ?= en
 pdf: book
-	$(BIN)/python tools/book_pdf.py --edition $(EDITION)
+	$(BIN)/python tools/book_pdf.py --variant $(VARIANT) --edition $(EDITION)
 
 ## lint: ruff over the package, tests, benchmarks and scripts
 LINTED := cosim_helpers tests benchmarks tools scripts coursework/scripts book/_ext

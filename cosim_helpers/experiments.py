@@ -58,6 +58,7 @@ from ._validation import (
 from .data import cluster_similarity, simulate_clustered
 from .metrics import cluster_recovery, neighbour_precision
 from .models import fit_objective1, fit_objective2, rescale, shrinkage_objective1
+from .plots import label_number
 from .similarity import cosine_similarity
 from .spectral import Spectrum, top_singular
 
@@ -304,7 +305,7 @@ def figure1_panels(X, clusters, *, k: int = PAPER_K, lam1: float = PAPER_LAM1, l
         A, B = rescale(A1, B1, D)
         panels.append(Panel(key, "objective 1\n" + RESCALINGS[key], cosine_similarity(B), A, B, D))
     A2, B2 = fit_objective2(X, k, lam2, svd=svd)
-    panels.append(Panel("obj2", "objective 2 (unique)\n" + rf"$\lambda_2={lam2:g}$", cosine_similarity(B2),
+    panels.append(Panel("obj2", "objective 2 (unique)\n" + rf"$\lambda_2={label_number(lam2)}$", cosine_similarity(B2),
                         A2, B2, None))
     return tuple(panels)
 

@@ -309,7 +309,7 @@ def test_korean_pdf_has_hangul_on_every_translated_chapter(korean_site, tmp_path
                           check=False).stdout
     assert "CJK" in font, f"no CJK font for Korean (fonts-noto-cjk), fontconfig offers {font!r}"
     pdf = tmp_path / "book-ko.pdf"
-    _run("tools/book_pdf.py", "--edition", "ko", "--out", str(pdf))
+    _run("tools/book_pdf.py", "--edition", "ko", "--variant", "instructor", "--out", str(pdf))
     assert_hangul_on_first_pages(pdf, korean_site)
 
 

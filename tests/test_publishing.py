@@ -22,6 +22,7 @@ CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 from colab_release import colab_at_release
+from problem_set_links import problem_sets, rewrite, site_url, sync
 from reader_notebooks import colab_install_cell
 
 
@@ -119,3 +120,29 @@ def test_built_launch_links_point_at_the_repository_ref_and_reader_notebook():
         if branch != tag:
             assert f"colab.research.google.com/github/{owner_repo}/blob/{branch}/" not in page, nb.name
         assert (ROOT / target).is_file()
+
+
+# --- the problem sets follow repository: too (issue 21) --------------------------------------
+
+
+def test_problem_sets_follow_the_repository_setting():
+    assert len(problem_sets()) == 4
+    assert sync(check=True) == [], "run python tools/problem_set_links.py after changing _config.yml"
+    book = site_url(CONFIG["repository"]["url"])
+    for path in problem_sets():
+        text = path.read_text()
+        links = re.findall(r"https://[\w.-]+\.github\.io/[^\s)\"]*", text)
+        assert links and all(link.startswith(book) for link in links), path.name
+        assert re.findall(r"git\+(https://[^@\"]+)@([\w.-]+)", text) == [
+            (CONFIG["repository"]["url"], CONFIG["repository"]["branch"])], path.name
+
+
+def test_a_fork_changes_one_setting_and_the_problem_sets_follow(tmp_path):
+    fork = {"url": "https://github.com/someone/my-course", "branch": "spring"}
+    nb = json.loads(problem_sets()[0].read_text())
+    out = json.dumps(rewrite(nb, fork))
+    assert "https://someone.github.io/my-course/book/02_models.html" in out
+    assert "git+https://github.com/someone/my-course@spring" in out
+    assert "cosim-course" not in out
+    with pytest.raises(ValueError, match="repository.url"):
+        site_url("https://gitlab.com/someone/my-course")

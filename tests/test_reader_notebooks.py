@@ -30,6 +30,15 @@ RAW_MARKUP = [
 ]
 
 
+def _is_solution(cell):
+    return cell.cell_type == "code" and "solution" in cell.metadata.get("tags", [])
+
+
+def _collapsed(cell):
+    """Source hidden when the notebook opens: JupyterLab reads jupyter.source_hidden, Colab cellView."""
+    return cell.metadata.get("jupyter", {}).get("source_hidden") is True and cell.metadata.get("cellView") == "form"
+
+
 def _markdown(path):
     nb = nbformat.read(path, as_version=4)
     return "\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
@@ -53,8 +62,9 @@ def test_code_cells_are_the_chapters_code(source):
     reader = reader_notebooks.OUT / source.relative_to(ROOT)
     code = [c.source for c in nbformat.read(source, as_version=4).cells if c.cell_type == "code"]
     nb = nbformat.read(reader, as_version=4)
-    # All but the Colab cell, which installs the release (tests/test_publishing.py).
-    assert [c.source for c in nb.cells if c.cell_type == "code"][1:] == code[1:]
+    # All but the Colab cell, which installs the release (tests/test_publishing.py), and the
+    # solutions' code cells (tested below).
+    assert [c.source for c in nb.cells if c.cell_type == "code" and not _is_solution(c)][1:] == code[1:]
     assert all(c.outputs == [] for c in nb.cells if c.cell_type == "code")
 
 
@@ -70,6 +80,8 @@ def test_every_solution_is_collapsed_below_its_exercise(source):
     solutions = re.findall(r"^(`{3,}|:{3,})\{solution\}[^\n]*\n(.*?)^\1\s*$", src, re.MULTILINE | re.DOTALL)
     assert len(opened) == len(closed) == len(solutions) == len(exercises) >= 2
     for n, ((_, body), start, end) in enumerate(zip(solutions, opened, closed)):
+        # the solution's Python code is a collapsed code cell (tested below), not text
+        body = re.sub(r"^(```|~~~)python\n.*?^\1\s*$", "", body, flags=re.MULTILINE | re.DOTALL)
         assert exercises[n] < start, f"solution {n + 1} comes before its exercise"
         assert n + 1 == len(exercises) or end < exercises[n + 1]
         lines = [ln.strip() for ln in body.splitlines()
@@ -102,3 +114,89 @@ def test_converter_renders_each_construct():
     assert f"**Lemma {chapter.number}.1** (Title)." in out and "Body $x$." in out
     assert "> **Note.**" in out and "> Careful." in out
     assert "{" not in out.replace("{x}", "")
+
+
+# --- collapsed, runnable solutions; readable references (issue 21) -------------------------------
+
+def _solution_code(source):
+    """The Python fences inside the chapter's solution directives, in order."""
+    src = _markdown(source)
+    bodies = re.findall(r"^(`{3,}|:{3,})\{solution\}[^\n]*\n(.*?)^\1\s*$", src, re.MULTILINE | re.DOTALL)
+    return [code.strip("\n") for _, body in bodies
+            for _, code in re.findall(r"^(```|~~~)python\n(.*?)^\1\s*$", body, re.MULTILINE | re.DOTALL)]
+
+
+@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.name)
+def test_colab_cell_and_solutions_are_collapsed_code_cells(source):
+    nb = nbformat.read(reader_notebooks.OUT / source.relative_to(ROOT), as_version=4)
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    assert _collapsed(first), "the Colab install cell must be collapsed in JupyterLab and Colab"
+    solutions = [c for c in nb.cells if _is_solution(c)]
+    assert all(_collapsed(c) for c in solutions)
+    # every solution's code is a runnable cell (not Markdown), right after its collapsed prose
+    assert [c.source.split("\n", 1)[1] for c in solutions] == _solution_code(source)
+    for i, cell in enumerate(nb.cells):
+        if _is_solution(cell):
+            before = next(c for c in reversed(nb.cells[:i]) if not _is_solution(c))
+            assert before.cell_type == "markdown" and before.source.rstrip().endswith("</details>")
+            assert cell.source.startswith("# @title Solution to Exercise ")  # what Colab's form shows
+    markdown = _markdown(reader_notebooks.OUT / source.relative_to(ROOT))
+    assert "```python" not in "".join(re.findall(r"<details>.*?</details>", markdown, re.DOTALL))
+    assert len({c.get("id") for c in nb.cells}) == len(nb.cells)  # cell ids stay unique
+
+
+def test_some_chapters_have_solution_code():
+    assert sum(len(_solution_code(p)) for p in CHAPTERS) >= 15
+
+
+@pytest.mark.parametrize("path", READERS, ids=lambda p: p.name)
+def test_one_rule_between_exercises_and_references_read_as_prose(path):
+    text = _markdown(path)
+    rules = len(re.findall(r"^---$", text, re.MULTILINE))
+    exercises = len(re.findall(r"^\*\*Exercise \d+(\.\d+)?\*\*", text, re.MULTILINE))
+    assert rules == exercises, f"{path.name}: {rules} rules for {exercises} exercises (a doubled rule?)"
+    assert "([chapter" not in text, "a reference reads '(... ([chapter 8](...)))'"
+
+
+def test_cross_references_link_their_own_words():
+    conv = reader_notebooks.Converter()
+    ch4 = next(c for c in conv.chapters if c.path.stem == "04_objective1")
+    other = next(c for c in conv.chapters if c.path.stem == "05_objective2")
+    label, shown = next((k, v) for k, v in other.labels.items() if v.startswith("Theorem"))
+    assert conv.inline(ch4, f"By {{prf:ref}}`{label}`.") == f"By [{shown}](05_objective2.ipynb)."
+    ch7 = next(c for c in conv.chapters if c.path.stem == "07_experiments")
+    assert conv.inline(ch4, "See {ref}`sec-ch7-sweep`.") == \
+        f"See “{ch7.labels['sec-ch7-sweep']}” in [chapter {ch7.number}](07_experiments.ipynb)."
+    assert conv.inline(ch4, "See {ref}`that sweep <sec-ch7-sweep>`.") == "See [that sweep](07_experiments.ipynb)."
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", [p for p in READERS if p.stem not in ("08_conclusions", "11_trained_models")],
+                         ids=lambda p: p.name)
+def test_each_solution_runs(path, tmp_path):
+    """Run the reader notebook up to its last solution cell, in the book's pinned kernel environment.
+
+    The solutions sit at the end of each chapter and use its variables, so the chapter runs first
+    (as a student's notebook would); any error, in a solution or before it, fails the test.
+    """
+    import os
+
+    from nbclient import NotebookClient
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from notebooks import KERNEL_ENV, TIMEOUT
+
+    nb = nbformat.read(path, as_version=4)
+    last = max(i for i, c in enumerate(nb.cells) if _is_solution(c))
+    nb.cells = nb.cells[:last + 1]
+    env = {**os.environ, **KERNEL_ENV}
+    old = dict(os.environ)
+    os.environ.update(env)
+    try:
+        NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3",
+                       resources={"metadata": {"path": str(ROOT / "book")}}).execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    ran = [c for c in nb.cells if _is_solution(c)]
+    assert ran and all(c.execution_count for c in ran)

@@ -384,6 +384,39 @@ def test_d_twin_has_one_frame_per_alpha_fits_the_budget_and_is_self_contained(ex
     assert len(losses) == 1  # every frame prints the same loss
 
 
+def _opening_frame(html):
+    m = re.findall(r"anim\w+\.set_frame\((\d+)\);", html)
+    assert len(m) == 1, "a twin says once which frame it opens at"
+    return int(m[0])
+
+
+def test_twins_open_at_the_default_view_not_the_first_grid_value(explorer, lam_explorer):
+    """Issue 21: the D twins opened at α = −2, an almost uniform heat map; they open at D = I."""
+    html = explorer.static_twin().data
+    start = _opening_frame(html)
+    assert explorer.alphas[start] == 0.0 and start == 2  # grid -2, -1, 0, 1, 2
+    png = re.findall(r'frames\[\d+\] = "(data:image/png;base64,[^"]*)"', html)
+    only = re.findall(r'frames\[\d+\] = "(data:image/png;base64,[^"]*)"', explorer.static_twin([0.0]).data)
+    assert png[start] == only[0]  # the D = I frame itself
+    lam_html = lam_explorer.static_twin().data
+    assert lam_explorer.lams[_opening_frame(lam_html)] == pytest.approx(lam_explorer.lam0)
+    assert _opening_frame(explorer.static_twin([-1.0, -0.5]).data) == 1  # nearest α to 0
+
+
+@pytest.mark.parametrize("which", ["d", "lambda", "remedies"])
+def test_explorer_figures_are_legible_on_desktop_and_phone(which, explorer, lam_explorer, remedies, data):
+    """Issue 21: the smallest text of every explorer figure is >= 9 CSS px in the desktop column, >= 6 on a phone."""
+    from cosim_helpers.plots import MIN_FONT_PX, rendered_font_px
+    from tests.test_plots import DESKTOP_COLUMN, MIN_PHONE_FONT_PX, PHONE_COLUMN
+
+    _, clusters, popularity, _ = data
+    ex = {"d": explorer, "lambda": lam_explorer,
+          "remedies": RemediesExplorer(remedies, clusters, popularity)}[which]
+    fig = ex.static_figure()
+    assert rendered_font_px(fig, DESKTOP_COLUMN, tight=False) >= MIN_FONT_PX
+    assert rendered_font_px(fig, PHONE_COLUMN, tight=False) >= MIN_PHONE_FONT_PX
+
+
 def test_twins_are_deterministic_and_their_ids_follow_the_content(explorer, lam_explorer, data, remedies):
     _, clusters, popularity, _ = data
     one = explorer.static_twin([1.0]).data

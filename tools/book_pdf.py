@@ -1,4 +1,4 @@
-"""Print the built HTML book to one PDF with headless Chromium (``make pdf``; issue 13).
+"""Print the built HTML book to PDF with headless Chromium, a student and an instructor variant (``make pdf``; issues 13, 21).
 
 Why this route: the book's HTML is already complete and tested (MathJax
 typesets and numbers every equation, the theme draws theorem, proof and
@@ -15,14 +15,21 @@ between pages into links inside the PDF; adds a title page with the
 licence and a table of contents; serves ``_build/html`` on 127.0.0.1 (every
 other request is blocked), waits for MathJax and the images, opens every
 solution, and prints A4 with page numbers, a PDF outline (bookmarks) and
-tags. Output: ``_build/pdf/book.pdf`` (and the combined page
-``_build/html/_pdf/book.html``, kept for debugging).
+tags.
 
-Usage: ``python tools/book_pdf.py [--html _build/html] [--out _build/pdf/book.pdf]``
+Two variants (issue 21): the **student** PDF leaves out the solutions of the
+exercises (the book's ``solution`` blocks, and the links to them), so it can
+be handed to a class; the **instructor** PDF prints every solution, opened.
+One function per variant (:data:`VARIANTS`), each a change to the combined
+page's articles; an edition (e.g. a translation) is a function giving the
+HTML folder, the table of contents, the title and the front matter
+(:data:`EDITIONS`). Output: ``_build/pdf/book-student.pdf`` and
+``_build/pdf/book-instructor.pdf`` (and the combined pages
+``_build/html/_pdf/book-<variant>.html``, kept for debugging).
 
-``--edition ko`` prints the Korean edition (``_build/html/ko`` to
-``_build/pdf/book-ko.pdf``; issue 23): Chromium sets its Hangul in Debian's
-``fonts-noto-cjk`` (``.ci/run`` installs it).
+Usage: ``python tools/book_pdf.py [--variant student|instructor|all] [--edition en] [--html _build/html]
+[--out-dir _build/pdf | --out FILE]`` (``make pdf``, ``make pdf VARIANT=student``; ``--edition ko``
+or ``make pdf EDITION=ko``: the Korean edition, ``book-<variant>-ko.pdf``)
 """
 
 from __future__ import annotations
@@ -82,8 +89,36 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", Path(name).name)
 
 
-def combine(html_dir: Path, pages: list[str], title: str, front: str, lang: str = "en") -> str:
-    """One HTML document: title page, contents, then every page's article, ids made unique."""
+def keep_solutions(article) -> None:
+    """The instructor variant: every solution stays, opened (``print_pdf`` opens every dropdown)."""
+
+
+def drop_solutions(article) -> None:
+    """The student variant: remove every solution block, and turn links to one into plain text."""
+    removed = set()
+    for solution in article.select("div.solution"):
+        removed |= {el["id"] for el in solution.find_all(id=True)} | ({solution["id"]} if solution.get("id") else set())
+        solution.decompose()
+    for a in article.find_all("a", href=True):
+        if a["href"].startswith("#") and a["href"][1:] in removed:
+            a.unwrap()
+
+
+#: Variant -> what it does to each page's article (after ids are made unique).
+VARIANTS = {"student": drop_solutions, "instructor": keep_solutions}
+#: Line of the title page that names the variant.
+VARIANT_NOTES = {
+    "student": "Student edition: the exercises without their solutions.",
+    "instructor": "Instructor edition: every exercise with its solution. Do not hand out to students.",
+}
+
+
+def combine(html_dir: Path, pages: list[str], title: str, front: str, variant=keep_solutions,
+            lang: str = "en") -> str:
+    """One HTML document: title page, contents, then every page's article, ids made unique.
+
+    ``variant`` (a function of :data:`VARIANTS`) then changes each article in place.
+    """
     stems = {Path(p).name: _slug(p) for p in pages}
     first = BeautifulSoup((html_dir / f"{pages[0]}.html").read_text(encoding="utf-8"), "html.parser")
     head = first.head
@@ -108,6 +143,7 @@ def combine(html_dir: Path, pages: list[str], title: str, front: str, lang: str 
             if m and m.group(1) in stems:
                 target = stems[m.group(1)]
                 a["href"] = f"#{target}--{m.group(2)}" if m.group(2) else f"#page-{target}"
+        variant(article)
         for details in article.find_all("details"):
             details["open"] = ""
         h1 = article.find("h1")
@@ -172,16 +208,8 @@ def print_pdf(html_dir: Path, page_path: str, out: Path, chromium: str) -> None:
         server.shutdown()
 
 
-def build(html_dir: Path = ROOT / "_build" / "html", out: Path = ROOT / "_build" / "pdf" / "book.pdf",
-          chromium: str | None = None, lang: str = "en") -> Path:
-    """Build the PDF of the book from its built HTML; returns the PDF's path."""
-    chromium = chromium or os.environ.get("COSIM_CHROMIUM") or shutil.which("chromium") \
-        or shutil.which("chromium-browser")
-    if chromium is None:
-        raise RuntimeError("make pdf needs Debian's chromium (apt-get install chromium)")
-    html_dir = Path(html_dir)
-    if not (html_dir / "book" / "index.html").exists():
-        raise FileNotFoundError(f"no built book in {html_dir}: run `make book` first")
+def english_edition(html_dir: Path = ROOT / "_build" / "html") -> dict:
+    """The book as built by ``make book``: HTML folder, pages, title and title-page lines."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     front = (f"<p>{config.get('author', '')}</p><p>Version {version}</p>"
@@ -189,26 +217,71 @@ def build(html_dir: Path = ROOT / "_build" / "html", out: Path = ROOT / "_build"
              "Cite with the repository's CITATION.cff.</p>"
              "<p>Static PDF of the HTML book: the explorers appear as one frame of their static twin; "
              "run the notebooks for the live versions.</p>")
-    combined = combine(html_dir, toc_pages(), config["title"], front, lang)
-    target = html_dir / "_pdf" / "book.html"
+    return {"html": Path(html_dir), "pages": toc_pages(), "title": config["title"], "front": front, "lang": "en"}
+
+
+def korean_edition(html_dir: Path = ROOT / "_build" / "html") -> dict:
+    """The Korean edition (issue 23): ``make book`` builds it into ``<html_dir>/ko``; Chromium sets its
+    Hangul in Debian's ``fonts-noto-cjk`` (``.ci/run`` installs it)."""
+    book = english_edition(html_dir)
+    html = Path(html_dir)
+    return {**book, "html": html if html.name == "ko" else html / "ko", "lang": "ko"}
+
+
+#: Edition -> function giving its HTML folder, pages, title and front matter (a translation adds one).
+EDITIONS = {"en": english_edition, "ko": korean_edition}
+
+
+def _chromium(chromium: str | None) -> str:
+    chromium = chromium or os.environ.get("COSIM_CHROMIUM") or shutil.which("chromium") \
+        or shutil.which("chromium-browser")
+    if chromium is None:
+        raise RuntimeError("make pdf needs Debian's chromium (apt-get install chromium)")
+    return chromium
+
+
+def build(html_dir: Path = ROOT / "_build" / "html", out: Path | None = None,
+          chromium: str | None = None, *, variant: str = "instructor", edition: str = "en") -> Path:
+    """Build one PDF of the book (``variant`` of :data:`VARIANTS`, ``edition`` of :data:`EDITIONS`).
+
+    Returns the PDF's path (default ``_build/pdf/book-<variant>.pdf``, with ``-<edition>`` for
+    editions other than English).
+    """
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
+    if edition not in EDITIONS:
+        raise ValueError(f"edition must be one of {sorted(EDITIONS)}, got {edition!r}")
+    chromium = _chromium(chromium)
+    book = EDITIONS[edition](html_dir)
+    html_dir = book["html"]
+    if not (html_dir / "book" / "index.html").exists():
+        raise FileNotFoundError(f"no built book in {html_dir}: run `make book` first")
+    suffix = variant if edition == "en" else f"{variant}-{edition}"
+    out = Path(out) if out is not None else ROOT / "_build" / "pdf" / f"book-{suffix}.pdf"
+    front = book["front"] + f"<p><b>{VARIANT_NOTES[variant]}</b></p>"
+    combined = combine(html_dir, book["pages"], book["title"], front, VARIANTS[variant], book["lang"])
+    target = html_dir / "_pdf" / f"book-{suffix}.html"
     target.parent.mkdir(exist_ok=True)
     target.write_text(combined, encoding="utf-8")
-    print_pdf(html_dir, "_pdf/book.html", Path(out), chromium)
-    return Path(out)
+    print_pdf(html_dir, f"_pdf/{target.name}", out, chromium)
+    return out
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--edition", choices=["en", "ko"], default="en",
-                        help="ko: the Korean edition, from _build/html/ko to _build/pdf/book-ko.pdf")
-    parser.add_argument("--html", type=Path, help="the built site (default: that of the edition)")
-    parser.add_argument("--out", type=Path, help="the PDF (default: _build/pdf/book.pdf, book-ko.pdf)")
+    parser.add_argument("--variant", choices=[*VARIANTS, "all"], default="all")
+    parser.add_argument("--edition", choices=list(EDITIONS), default="en")
+    parser.add_argument("--html", type=Path, default=ROOT / "_build" / "html")
+    parser.add_argument("--out-dir", type=Path, default=ROOT / "_build" / "pdf")
+    parser.add_argument("--out", type=Path, help="the PDF's path, for one --variant")
     args = parser.parse_args(argv)
-    ko = args.edition == "ko"
-    html = args.html or ROOT / "_build" / "html" / ("ko" if ko else "")
-    out = args.out or ROOT / "_build" / "pdf" / ("book-ko.pdf" if ko else "book.pdf")
-    path = build(html, out, lang=args.edition)
-    print(f"The PDF is at {path}")
+    if args.out is not None and args.variant == "all":
+        parser.error("--out names one PDF: give --variant student or --variant instructor")
+    for variant in VARIANTS if args.variant == "all" else [args.variant]:
+        suffix = variant if args.edition == "en" else f"{variant}-{args.edition}"
+        out = args.out or args.out_dir / f"book-{suffix}.pdf"
+        path = build(args.html, out, variant=variant, edition=args.edition)
+        print(f"The {variant} PDF is at {path}")
 
 
 if __name__ == "__main__":

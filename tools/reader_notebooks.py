@@ -10,14 +10,20 @@ launch buttons open, see ``repository.path_to_book`` in ``_config.yml``):
 * ``{prf:theorem}`` and friends become a bold, numbered heading as in the book
   ("**Theorem 4.2** (Minimisers of objective 1)") followed by the statement;
   proofs end with ∎; admonitions become quotes;
-* exercises stay where they are; each solution is collapsed in a
-  ``<details>`` element ("Solution to Exercise 4.1: click to show");
+* exercises stay where they are, one rule before each; each solution's
+  prose is collapsed in a ``<details>`` element ("Solution to Exercise 4.1
+  (click to show)"), and its Python code becomes a runnable code cell right
+  after it, tagged ``solution`` and collapsed in JupyterLab
+  (``jupyter.source_hidden``) and Colab (``cellView: form`` with a
+  ``# @title``), so a student can run a solution without copying it;
 * ``{eq}``, ``{prf:ref}``, ``{ref}`` and ``{doc}`` become the book's numbers,
-  titles and links to the sibling reader notebooks; ``{cite}`` becomes
+  titles and links to the sibling reader notebooks ("[Theorem 4.2](04_objective1.ipynb)",
+  "“Speed” in [chapter 9](09_audit.ipynb)"); ``{cite}`` becomes
   "[Author et al., year](arXiv or DOI link)"; labelled display equations get
   ``\\tag{4.1}``;
 * code cells and their tags are copied unchanged (outputs are cleared:
-  readers run the notebooks), except the chapter's hidden Colab cell, which
+  readers run the notebooks), except the chapter's Colab cell (collapsed
+  like the solutions: in the book a ``remove-cell`` tag hides it), which
   installs ``cosim_helpers`` from ``repository.branch``: in a reader notebook it
   installs the release ``repository.release_tag`` instead (a git tag, set by
   the release procedure in ``CONTRIBUTING.md``), the same tag at which the
@@ -65,6 +71,13 @@ HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<title>.+?)\s*$")
 EQ_LABEL = re.compile(r"\$\$[ \t]*\((?P<label>[\w:.-]+)\)[ \t]*$", re.MULTILINE)
 ROLE = re.compile(r"\{(?P<role>[\w:-]+)\}`(?P<body>[^`]*)`")
 EXPLICIT = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", re.DOTALL)
+#: What a numbered reference shows ("Theorem 4.2", "Eq. 4.1", "Exercise 6.3").
+NUMBERED = re.compile(r"[A-Z][a-z]*\.? \d+(\.\d+)?")
+#: A line of rendered Markdown that stands for the n-th solution code cell (split off in ``convert``).
+CODE_MARK = re.compile(r"^\x00solution-code (?P<n>\d+)\x00$", re.MULTILINE)
+#: Cell metadata that collapses a code cell's source in JupyterLab (``jupyter.source_hidden``) and in
+#: Colab (``cellView: form``, which shows the ``# @title`` line instead of the code).
+COLLAPSED = {"jupyter": {"source_hidden": True}, "cellView": "form"}
 
 
 @dataclass
@@ -153,6 +166,30 @@ def _blocks(lines):
         i += 1
 
 
+def split_code(lines) -> tuple[list[str], list[str]]:
+    """A solution's lines without its top-level Python fences, and the code of those fences."""
+    prose, code, i = [], [], 0
+    while i < len(lines):
+        m = FENCE.match(lines[i]) or PLAIN_FENCE.match(lines[i])
+        if not m:
+            prose.append(lines[i])
+            i += 1
+            continue
+        fence, j = m.group("fence"), i + 1
+        while j < len(lines):
+            stripped = lines[j].strip()
+            if stripped and stripped == fence[0] * len(stripped) and len(stripped) >= len(fence):
+                break
+            j += 1
+        info = m.groupdict().get("info")
+        if info is not None and info.strip() in ("python", "ipython3", "ipython"):
+            code.append("\n".join(lines[i + 1:j]))
+        else:
+            prose += lines[i:j + 1]
+        i = j + 1
+    return prose, code
+
+
 def collect(chapter: Chapter, nb) -> None:
     """Number the chapter's labelled equations, blocks, exercises and sections."""
     counts: dict[str, int] = {}
@@ -235,6 +272,7 @@ class Converter:
         self.by_name = {ch.path.stem: ch for ch in self.chapters}
         self.bib = Bibliography(ROOT / "references.bib")
         self.repository = repository()
+        self.solution_code: list[tuple[str, str]] = []  # (exercise, code) of the chapter being converted
 
     # -- roles ---------------------------------------------------------
     def role(self, chapter: Chapter, match) -> str:
@@ -257,8 +295,10 @@ class Converter:
             shown = text or shown_default
             if other is chapter:
                 return shown
-            return f"{shown} ([chapter {other.number}]({other.path.stem}.ipynb))" if other.number \
-                else f"[{shown}]({other.path.stem}.ipynb)"
+            link = f"{other.path.stem}.ipynb"
+            if text is not None or NUMBERED.fullmatch(shown) or not other.number:
+                return f"[{shown}]({link})"  # the reader's words, or "Theorem 4.2" (names its chapter)
+            return f"“{shown}” in [chapter {other.number}]({link})"  # a section title
         return text or body  # term, abbr, download, ...: their text
 
     def inline(self, chapter: Chapter, text: str) -> str:
@@ -295,8 +335,16 @@ class Converter:
                 out += ["", "---", "", head + ".", "", inner, ""]
             elif name == "solution":
                 ref = self.labels.get(arg, (None, "the exercise above"))[1]
+                prose, code = split_code(body)
+                text = "\n".join(self.render(chapter, prose, counts)).strip("\n")
+                if code:
+                    text += ("\n\n*The code of this solution is in the collapsed cell below: run it, or "
+                             "click the cell's bar (JupyterLab) or \"Show code\" (Colab) to read it.*")
                 out += ["", "<details>", f"<summary>Solution to {ref} (click to show)</summary>", "",
-                        inner, "", "</details>", "", "---", ""]
+                        text, "", "</details>", ""]
+                for snippet in code:
+                    self.solution_code.append((ref, snippet))
+                    out += [f"\x00solution-code {len(self.solution_code) - 1}\x00"]
             elif name == "math":
                 label = options.get("label")
                 tag = f" \\tag{{{self.labels[label][1][4:]}}}" if label else ""
@@ -313,13 +361,18 @@ class Converter:
         nb = nbformat.read(chapter.path, as_version=4)
         reader = copy.deepcopy(nb)
         counts: dict[str, int] = {}
+        self.solution_code = []
+        cells = []
         for cell in reader.cells:
             if cell.cell_type == "markdown":
                 text = "\n".join(self.render(chapter, cell.source.split("\n"), counts))
-                cell.source = re.sub(r"\n{3,}", "\n\n", text).strip("\n")
-            elif cell.cell_type == "code":
+                cells += self._split_at_solution_code(cell, text)
+                continue
+            if cell.cell_type == "code":
                 cell.outputs = []
                 cell.execution_count = None
+            cells.append(cell)
+        reader.cells = cells
         self.pin_colab_cell(chapter, reader)
         first_md = next((c for c in reader.cells if c.cell_type == "markdown"), None)
         if first_md is not None and chapter.number:
@@ -331,6 +384,29 @@ class Converter:
         }
         return reader
 
+    def _split_at_solution_code(self, cell, text: str) -> list:
+        """The rendered Markdown cell, cut where a solution's code goes: Markdown, code, Markdown, ..."""
+        out, pos = [], 0
+        for k, m in enumerate(list(CODE_MARK.finditer(text)) + [None]):
+            chunk = re.sub(r"\n{3,}", "\n\n", text[pos:m.start() if m else len(text)]).strip("\n")
+            if chunk:
+                piece = copy.deepcopy(cell)
+                piece.source = chunk
+                if out or m is not None:  # ids stay unique when one cell becomes several
+                    piece["id"] = f"{cell.get('id', 'cell')}-{k}"
+                out.append(piece)
+            if m is None:
+                break
+            ref, code = self.solution_code[int(m.group("n"))]
+            solution = nbformat.v4.new_code_cell(f"# @title Solution to {ref}: run it, or show the code\n{code}")
+            solution.metadata = copy.deepcopy(COLLAPSED) | {"tags": ["solution"]}
+            solution["id"] = f"{cell.get('id', 'cell')}-solution-{m.group('n')}"
+            out.append(solution)
+            pos = m.end()
+        if len(out) == 1 and "id" in cell:
+            out[0]["id"] = cell["id"]
+        return out
+
     def pin_colab_cell(self, chapter: Chapter, reader) -> None:
         """Make the chapter's Colab cell install the release instead of the branch."""
         repo = self.repository
@@ -339,6 +415,8 @@ class Converter:
             raise ValueError(f"{chapter.path.name}: the first code cell is not the Colab cell "
                              "(CONTRIBUTING.md, 'Chapters')")
         first.source = colab_install_cell(repo["url"], repo["release_tag"])
+        # The book hides it with remove-cell; JupyterLab and Colab read only these.
+        first.metadata.update(copy.deepcopy(COLLAPSED))
 
     def write_all(self, check: bool = False) -> list[str]:
         stale = []

@@ -28,7 +28,9 @@ def plot_audit(result):
 
     if not isinstance(result, AuditResult):
         raise TypeError(f"result must be an AuditResult, got {type(result).__name__}")
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.5, 3.4), constrained_layout=True)
+    # One panel above the other, 6.4 in wide: side by side (9.5 in) the text was ~5 CSS px on a
+    # 390-px phone (issue 21).
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(6.4, 6.4), constrained_layout=True)
     bins = np.linspace(0.0, 1.0, 21)
     for name, side in result.sides.items():
         colour = _COLOURS.get(name)
@@ -41,9 +43,9 @@ def plot_audit(result):
     ax1.set_xlabel(f"top-{top} Jaccard overlap with the given factors")
     ax1.set_ylabel("share of (query, transform)")
     ax1.set_title("Do the cosine neighbours survive the gauge?")
-    ax1.legend(fontsize=8)
+    ax1.legend(fontsize=10)  # the book style's smallest size: >= 9 CSS px on the page (issue 21)
     ax2.set_xlabel("range of cosine to nearest neighbour over the family")
     ax2.set_ylabel("share of queries")
     ax2.set_title("How far does a cosine move?")
-    ax2.legend(fontsize=8)
+    ax2.legend(fontsize=10)
     return fig

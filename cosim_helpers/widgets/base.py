@@ -25,8 +25,12 @@ from .encoding import html, jpeg, jshtml, png
 WIDGET_IMAGE_SIZE = 200
 #: Side of the heat maps in the static twins (kept small: every frame is an embedded PNG).
 TWIN_IMAGE_SIZE = 200
-#: Resolution of the static twins' frames (an 11-inch figure: 1,100 pixels, more than the page column).
+#: Resolution of the static twins' frames (a 7.2-inch figure: 720 pixels, about the page column).
 TWIN_DPI = 100
+#: Size (inches) of every explorer's figure: two rows of two panels, 7.2 in wide (issue 21).
+FIGURE_SIZE = (7.2, 6.6)
+#: Smallest font (points) in an explorer's figure: legends and bar labels.
+SMALL_FONT = 9
 #: Significant digits of every loss the explorers show.
 LOSS_DIGITS = 12
 #: Significant digits of the predicted scores the D explorer shows.
@@ -75,6 +79,16 @@ def heatmap_axes(fig, rect, cbar_rect, size, *, vmin=-1.0, vmax=1.0, label="cosi
     cax = fig.add_axes(cbar_rect)
     fig.colorbar(im, cax=cax, label=label)
     return ax, im
+
+
+def heatmap_rects(left: float, bottom: float, width: float, height: float):
+    """Rectangles (figure fractions) of a heat map and of its colour bar just right of it."""
+    return [left, bottom, width, height], [left + width + 0.015, bottom, 0.02, height]
+
+
+def caption_text(fig):
+    """The figure's caption line at the top (the state in words), wrapped to the figure's width."""
+    return fig.text(0.5, 0.955, "", ha="center", va="center", fontsize=11, wrap=True)
 
 
 class Explorer:
@@ -175,13 +189,16 @@ class Explorer:
 
         return Image(data=png(self.static_figure(), self._dpi), format="png")
 
-    def _static_twin(self, states, matrices, *, name, fps, dpi, image_size):
-        """Self-contained HTML slider, one frame per state, each heat map block-averaged from ``matrices``."""
+    def _static_twin(self, states, matrices, *, name, fps, dpi, image_size, start=0):
+        """Self-contained HTML slider, one frame per state, each heat map block-averaged from ``matrices``.
+
+        It opens at ``states[start]`` (the explorer's default view).
+        """
         image_size = check_image_size(image_size)
         states = [s._replace(image=block_average(S, image_size)) for s, S in zip(states, matrices)]
         fig, art = self._make_figure(dpi, image_size, live=False)
         FigureCanvasAgg(fig)
-        frames = jshtml(fig, lambda j: self._draw_state(art, states[j]), len(states), name, fps)
+        frames = jshtml(fig, lambda j: self._draw_state(art, states[j]), len(states), name, fps, start)
         return html(label_twin(frames, alt=self.TWIN_ALT, slider_label=self.TWIN_SLIDER))
 
     # --- widgets --------------------------------------------------------------------------

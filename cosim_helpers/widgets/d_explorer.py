@@ -328,10 +328,13 @@ class DExplorer(base.Explorer):
         return low - pad, high + pad
 
     def _make_figure(self, dpi, size, live=False):
-        fig = Figure(figsize=(11.0, 3.6), dpi=dpi)
-        ax_heat, im = base.heatmap_axes(fig, [0.04, 0.13, 0.24, 0.68], [0.278, 0.13, 0.01, 0.68], size)
+        # Two rows of two panels (issue 21): 7.2 in wide, shown at its own size on a desktop
+        # page and at half of it on a phone; one row of four was 11 in and ~4-px text there.
+        w, h = base.FIGURE_SIZE
+        fig = Figure(figsize=(w, h), dpi=dpi)
+        ax_heat, im = base.heatmap_axes(fig, *base.heatmap_rects(0.10, 0.50, 0.34 * h / w, 0.34), size)
         title = ax_heat.set_title("item-item cosine")
-        ax_d = fig.add_axes([0.445, 0.13, 0.2, 0.68])
+        ax_d = fig.add_axes([0.64, 0.50, 0.33, 0.34])
         dims = np.arange(1, self.k + 1)
         (d_line,) = ax_d.plot(dims, np.zeros(self.k), "o-", ms=3, color="C0")
         ax_d.set_xlim(0.5, self.k + 0.5)
@@ -341,31 +344,32 @@ class DExplorer(base.Explorer):
         ax_d.set_ylabel("log\u2081\u2080 d\u1d62")
         ax_d.set_title("the rescaling D = dMat(d\u1d62)")
 
-        ax_loss = fig.add_axes([0.755, 0.53, 0.23, 0.28])
-        ax_rec = fig.add_axes([0.755, 0.13, 0.23, 0.28], sharex=ax_loss)
+        ax_loss = fig.add_axes([0.17, 0.08, 0.30, 0.27])
+        ax_rec = fig.add_axes([0.64, 0.08, 0.33, 0.27])
         ref = self._default.loss
         ax_loss.plot(self.alphas, self.curve_loss, "-", color="C2", lw=2)
         ax_loss.set_ylim(ref * (1 - 1e-3), ref * (1 + 1e-3))
         ax_loss.set_yticks([ref * (1 - 5e-4), ref, ref * (1 + 5e-4)])
         ax_loss.yaxis.set_major_formatter(FormatStrFormatter("%.6g"))
         ax_loss.set_title("objective-1 loss vs \u03b1 (flat)")
-        ax_loss.tick_params(labelbottom=False)
+        ax_loss.set_xlabel("\u03b1")
         ax_rec.plot(self.alphas, self.curve_recovery, "-", color="C3", lw=2,
                     label=r"objective 1, $D=\mathrm{dMat}(\sigma_i^\alpha)$")
         ax_rec.axhline(self.objective2.recovery, color="0.3", ls="--", lw=1, label="objective 2 (unique)")
         ax_rec.set_xlabel("\u03b1")
         ax_rec.set_ylabel("recovery")
         low = min(self.curve_recovery.min(), self.objective2.recovery, 0.5)
-        ax_rec.set_ylim(low - 0.3 * (1.0 - low) - 0.03, 1.02)  # room for the legend below the curve
-        ax_rec.legend(loc="lower left", fontsize=8, frameon=False)
+        ax_rec.set_ylim(low - 0.45 * (1.0 - low) - 0.03, 1.02)  # room for the legend below the curve
+        ax_rec.legend(loc="lower left", fontsize=base.SMALL_FONT, frameon=False)
         pad = 0.04 * (self.alpha_range[1] - self.alpha_range[0])
         ax_rec.set_xlim(self.alpha_range[0] - pad, self.alpha_range[1] + pad)
+        ax_loss.set_xlim(*ax_rec.get_xlim())
         (loss_dot,) = ax_loss.plot([0.0], [ref], "o", color="k", ms=6)
         (rec_dot,) = ax_rec.plot([0.0], [self._default.recovery], "o", color="k", ms=6)
         dynamic = [im, d_line, loss_dot, rec_dot]
         caption = None
         if not live:
-            caption = fig.text(0.5, 0.95, "", ha="center", va="center", fontsize=11)
+            caption = base.caption_text(fig)
             dynamic += [title, caption]
         return fig, {"im": im, "title": title, "d_line": d_line, "loss_dot": loss_dot, "rec_dot": rec_dot,
                      "caption": caption, "dynamic": dynamic}
@@ -459,12 +463,14 @@ class DExplorer(base.Explorer):
 
         One frame per α (default: the explorer's grid of 9): heat map, D,
         and the loss printed to 12 significant digits, identical in every
-        frame. Deterministic for given data (:func:`~cosim_helpers.widgets.encoding.stable_jshtml_ids`).
+        frame. It opens at the α nearest 0 (``D = I``, the default view). Deterministic for given data (:func:`~cosim_helpers.widgets.encoding.stable_jshtml_ids`).
 
         Returns
         -------
         IPython.display.HTML
         """
         states = self.twin_states(alphas)
+        # Open at the α nearest the default view (D = I, α = 0), not at the grid's first α.
+        start = int(np.argmin([abs(s.alpha - self._default.alpha) for s in states]))
         return self._static_twin(states, [s.S for s in states], name=name, fps=fps, dpi=dpi,
-                                 image_size=image_size)
+                                 image_size=image_size, start=start)

@@ -11,6 +11,7 @@ import hashlib
 import io
 import re
 
+import numpy as np
 from matplotlib import rc_context
 from matplotlib.animation import FuncAnimation
 
@@ -76,8 +77,15 @@ def stable_jshtml_ids(html: str, name: str = "twin") -> str:
     return html.replace(old, f"cosim_{name}_{digest}")
 
 
-def jshtml(fig, update, n_frames: int, name: str, fps: float) -> str:
-    """Render ``update(j)`` for ``j < n_frames`` into a deterministic, self-contained jshtml string."""
+def jshtml(fig, update, n_frames: int, name: str, fps: float, start: int = 0) -> str:
+    """Render ``update(j)`` for ``j < n_frames`` into a deterministic, self-contained jshtml string.
+
+    The twin opens at frame ``start`` (its slider too): an explorer's default
+    view, not the first value of its grid (issue 21: the D explorers opened
+    at α = −2, an almost uniform heat map).
+    """
+    if isinstance(start, bool) or not isinstance(start, (int, np.integer)) or not 0 <= start < n_frames:
+        raise ValueError(f"start must be a frame index from 0 to {n_frames - 1}, got {start!r}")
     # FuncAnimation asks the canvas for an idle redraw after every frame, and
     # saving the frame draws it again; this private, never-shown canvas can
     # skip the first of the two (it halves the rendering time).
@@ -86,7 +94,15 @@ def jshtml(fig, update, n_frames: int, name: str, fps: float) -> str:
         anim = FuncAnimation(fig, lambda j: update(j) or [], frames=n_frames, interval=1000.0 / fps,
                              blit=False, repeat=False, cache_frame_data=False)
         html = anim.to_jshtml(fps=fps, default_mode="once")
-    return stable_jshtml_ids(_palette_frames(html), name)
+    return open_at(stable_jshtml_ids(_palette_frames(html), name), int(start))
+
+
+def open_at(html: str, frame: int) -> str:
+    """Make a jshtml twin show ``frame`` when the page loads (matplotlib's always shows frame 0)."""
+    html, n = re.subn(r"(\n(\s*)(anim\w+) = new Animation\([^;]*\);)", rf"\1\n\2\3.set_frame({frame});", html)
+    if n != 1:
+        raise ValueError(f"expected one Animation in the twin, found {n}")
+    return html
 
 
 def _palette_frames(html: str) -> str:

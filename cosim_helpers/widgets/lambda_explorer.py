@@ -170,8 +170,11 @@ class LambdaExplorer(base.Explorer):
                 f"(smallest factor <code>{state.shrink1.min():.3f}</code>).")
 
     def _make_figure(self, dpi, size, live=False):
-        fig = Figure(figsize=(11.0, 3.6), dpi=dpi)
-        ax_s = fig.add_axes([0.055, 0.14, 0.26, 0.68])
+        # Shrinkage curves across the top, heat map and recovery below (issue 21: one row of
+        # three was 11 in wide, ~4-px text on a phone).
+        w, h = base.FIGURE_SIZE
+        fig = Figure(figsize=(w, h), dpi=dpi)
+        ax_s = fig.add_axes([0.11, 0.56, 0.86, 0.30])
         grid = np.geomspace(min(self.s[-1], self.lam_range[0]) / 1.5, max(self.s[0], self.lam_range[1]) * 1.5, 300)
         ax_s.set_xscale("log")
         (line2,) = ax_s.plot(grid, np.zeros_like(grid), "-", color="C3", lw=2, label="objective 2: (1 \u2212 \u03bb/\u03c3)\u208a")
@@ -185,10 +188,10 @@ class LambdaExplorer(base.Explorer):
         ax_s.set_xlabel("singular value \u03c3")
         ax_s.set_ylabel("shrinkage factor")
         ax_s.set_title("shrinkage of each singular value")
-        ax_s.legend(loc="upper left", fontsize=8, frameon=False)
-        ax_heat, im = base.heatmap_axes(fig, [0.35, 0.13, 0.25, 0.68], [0.595, 0.13, 0.01, 0.68], size)
+        ax_s.legend(loc="upper left", fontsize=base.SMALL_FONT, frameon=False)
+        ax_heat, im = base.heatmap_axes(fig, *base.heatmap_rects(0.10, 0.08, 0.33 * h / w, 0.33), size)
         ax_heat.set_title("objective 2: unique item-item cosine")
-        ax_r = fig.add_axes([0.755, 0.14, 0.23, 0.68])
+        ax_r = fig.add_axes([0.66, 0.08, 0.31, 0.33])
         ax_r.set_xscale("log")
         ax_r.plot(self.lams, self.curve_recovery, "-", color="C3", lw=2)
         ax_r.set_xlim(self.lam_range)
@@ -197,7 +200,7 @@ class LambdaExplorer(base.Explorer):
         ax_r.set_ylabel("cluster recovery")
         ax_r.set_title("recovery of the unique cosine")
         (dot,) = ax_r.plot([self.lam0], [self._default.recovery], "o", color="k", ms=6)
-        caption = None if live else fig.text(0.5, 0.95, "", ha="center", va="center", fontsize=11)
+        caption = None if live else base.caption_text(fig)
         art = {"line1": line1, "line2": line2, "dots": dots, "vline": vline, "im": im, "dot": dot,
                "caption": caption, "grid": grid}
         art["dynamic"] = [line1, line2, dots, vline, im, dot] + ([] if live else [caption])
@@ -244,11 +247,15 @@ class LambdaExplorer(base.Explorer):
                     image_size: int = base.TWIN_IMAGE_SIZE):
         """Self-contained HTML slider over precomputed λ (default: the explorer's grid of ~11).
 
+        It opens at the λ nearest the explorer's ``lam`` (its default view).
+
         Returns
         -------
         IPython.display.HTML
         """
         lams = self.lams if lams is None else as_vector(lams, "lams")
         states = [self.compute(float(v)) for v in lams]
+        # Open at the λ nearest the explorer's own (in the default grid: it), not at the grid's smallest.
+        start = int(np.argmin([abs(s.lam - self.lam0) for s in states]))
         return self._static_twin(states, [s.S for s in states], name=name, fps=fps, dpi=dpi,
-                                 image_size=image_size)
+                                 image_size=image_size, start=start)

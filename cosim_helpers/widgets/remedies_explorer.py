@@ -162,23 +162,26 @@ class RemediesExplorer(base.Explorer):
         return f"<b>cluster recovery</b> (mean per-item AUC, 0.5 = chance):<table>{rows}</table>"
 
     def _make_figure(self, dpi, size, live=False):
-        fig = Figure(figsize=(9.0, 3.6), dpi=dpi)
-        ax_heat, im = base.heatmap_axes(fig, [0.03, 0.13, 0.32, 0.68], [0.335, 0.13, 0.012, 0.68], size,
-                                    label="similarity")
+        # Heat map above the bar chart (issue 21: side by side they made a 9-in figure, ~5-px
+        # text on a phone).
+        w, h = base.FIGURE_SIZE
+        fig = Figure(figsize=(w, h), dpi=dpi)
+        ax_heat, im = base.heatmap_axes(fig, *base.heatmap_rects(0.5 - 0.22 * h / w, 0.42, 0.44 * h / w, 0.44),
+                                        size, label="similarity")
         title = ax_heat.set_title("")
-        ax_b = fig.add_axes([0.66, 0.13, 0.3, 0.68])
+        ax_b = fig.add_axes([0.36, 0.07, 0.6, 0.27])
         y = np.arange(len(self.names))
         bars = ax_b.barh(y, [self.states[n].recovery for n in self.names], color="0.75")
-        ax_b.set_yticks(y, [n for n in self.names], fontsize=8)
+        ax_b.set_yticks(y, [n for n in self.names], fontsize=base.SMALL_FONT)
         ax_b.invert_yaxis()
         ax_b.axvline(0.5, color="k", ls=":", lw=1)
         low = min(0.45, min(s.recovery for s in self.states.values()) - 0.02)
         ax_b.set_xlim(low, 1.0)
         for yi, n in zip(y, self.names):
-            ax_b.text(low + 0.01, yi, f"{self.states[n].recovery:.4f}", va="center", fontsize=8)
+            ax_b.text(low + 0.01, yi, f"{self.states[n].recovery:.4f}", va="center", fontsize=base.SMALL_FONT)
         ax_b.set_xlabel("cluster recovery (0.5 = chance)")
         ax_b.set_title("all variants")
-        caption = fig.text(0.5, 0.95, "", ha="center", va="center", fontsize=11)
+        caption = base.caption_text(fig)
         return fig, {"im": im, "title": title, "bars": bars, "caption": caption,
                      "dynamic": [im, title, caption, *bars]}
 
