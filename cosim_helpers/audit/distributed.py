@@ -57,7 +57,7 @@ def _as_dask_array(M, name, chunk_rows):
     if isinstance(M, da.Array):
         if M.ndim != 2:
             raise ValueError(f"{name} must be 2-D, got shape {M.shape}")
-        M = M.rechunk({0: min(chunk_rows, M.shape[0]) if M.shape[0] else 1, 1: -1})
+        M = M.rechunk({1: -1})  # the caller's row chunks, all columns in each
         return M.map_blocks(_checked_block, name, dtype=np.float64)
     A = np.asarray(M)
     if A.ndim != 2:
