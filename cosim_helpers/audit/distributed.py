@@ -17,7 +17,10 @@ the factors in memory. Here they are ``dask.array`` arrays chunked by rows
   in process, and a query whose float32 margin is too small is searched
   again in float64 (a second mapped pass), so both paths return the same
   neighbour lists (the tie rule of :mod:`cosim_helpers.audit.neighbours`);
-* sampled rows (queries, rank samples, pairs) are fetched by row index.
+* sampled rows (queries, rank samples, pairs) are fetched by row index:
+  read directly when the caller holds the factor (in memory, or a file this
+  process can open; a few thousand rows at a time), from the cluster
+  otherwise (a dask array, or many rows).
 
 Scheduling, retries after a lost worker, spilling to disk and the dashboard
 are dask.distributed's own; nothing here schedules. Ctrl-C cancels the
@@ -31,10 +34,11 @@ import logging
 
 import numpy as np
 
-from .lazy import CHUNK_ROWS, FactorSource, read_chunk
+from .lazy import CHUNK_ROWS, FactorSource, read_chunk, read_rows
 from .moments import Moments
 from .neighbours import _DECIMALS, _rescore, _self_positions, _unit, _unit_all, check_queries
 
+_LOCAL_ROWS = 20_000  # at most this many rows are read by the caller's process at once (our choice)
 _SPLIT = 4  # candidate lists merged per task of the tree reduction (our choice)
 _BLOCK = 1024  # rows per matrix product inside a chunk (as in process)
 
@@ -77,6 +81,15 @@ def _checked_block(block, name, block_info=None):
     return out
 
 
+def _local_reader(M):
+    """Rows by index read in this process, for a factor it holds (in memory or as files), else None."""
+    if isinstance(M, FactorSource):
+        return lambda rows: read_rows(M, rows)
+    if isinstance(M, np.ndarray):
+        return lambda rows: np.asarray(M[rows], dtype=np.float64)
+    return None
+
+
 class DaskFactor:
     """A factor matrix as a row-chunked ``dask.array`` on a cluster, with its :class:`Moments`.
 
@@ -86,8 +99,8 @@ class DaskFactor:
     :meth:`top_neighbours` for the search.
     """
 
-    def __init__(self, X, client, name, moments=None):
-        self.X, self.client, self.name, self._moments = X, client, name, moments
+    def __init__(self, X, client, name, moments=None, local=None):
+        self.X, self.client, self.name, self._moments, self._local = X, client, name, moments, local
         self.shape = tuple(int(n) for n in X.shape)
         self.ndim = 2
         self._rows_cache = {}
@@ -108,12 +121,17 @@ class DaskFactor:
             rows, cols = key
             if rows != slice(None):
                 raise TypeError("only F[:, cols] and F[row_indices] are supported")
-            return DaskFactor(self.X[:, np.asarray(cols)], self.client, self.name)
+            cols = np.asarray(cols)
+            local = None if self._local is None else (lambda rows, base=self._local: base(rows)[:, cols])
+            return DaskFactor(self.X[:, cols], self.client, self.name, local=local)
         idx = np.asarray(key, dtype=np.int64).ravel()
         cache_key = idx.tobytes()
         if cache_key not in self._rows_cache:
             uniq, inverse = np.unique(idx, return_inverse=True)
-            rows = self._compute(self.X[uniq]) if uniq.size else np.empty((0, self.shape[1]))
+            if self._local is not None and uniq.size <= _LOCAL_ROWS:
+                rows = self._local(uniq)
+            else:
+                rows = self._compute(self.X[uniq]) if uniq.size else np.empty((0, self.shape[1]))
             if len(self._rows_cache) > 8:
                 self._rows_cache.clear()
             self._rows_cache[cache_key] = rows[inverse]
@@ -126,7 +144,9 @@ class DaskFactor:
         """``[F | 1]``: one more column of ones (a ranking objective's shift is one more row of M)."""
         _, da = _dask()
         ones = da.ones((self.shape[0], 1), chunks=(self.X.chunks[0], 1))
-        return DaskFactor(da.concatenate([self.X, ones], axis=1), self.client, self.name)
+        local = None if self._local is None else \
+            (lambda rows, base=self._local: np.hstack([base(rows), np.ones((len(rows), 1))]))
+        return DaskFactor(da.concatenate([self.X, ones], axis=1), self.client, self.name, local=local)
 
     def top_neighbours(self, queries, transforms, *, top=10, pad=16, exact=False, progress=None):
         """:func:`cosim_helpers.audit.neighbours.top_neighbours` on the cluster; the same result."""
@@ -151,7 +171,8 @@ def check_factors(P, Q, client, *, chunk_rows=CHUNK_ROWS):
     from .gauges import _LARGEST
     out = []
     for M, name in ((P, "P"), (Q, "Q")):
-        F = M if isinstance(M, DaskFactor) else DaskFactor(_as_dask_array(M, name, chunk_rows), client, name)
+        F = M if isinstance(M, DaskFactor) else DaskFactor(_as_dask_array(M, name, chunk_rows), client, name,
+                                                           local=_local_reader(M))
         out.append(F)
     P, Q = out
     if P.shape[1] != Q.shape[1]:

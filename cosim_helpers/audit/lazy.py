@@ -130,6 +130,18 @@ def read_chunk(chunk: Chunk) -> np.ndarray:
     return out
 
 
+def read_rows(source: FactorSource, rows: np.ndarray) -> np.ndarray:
+    """Rows ``rows`` (sorted, distinct) of a source as float64, each file mapped only while it is read."""
+    out = np.empty((len(rows), source.shape[1]))
+    for c in source.chunks:
+        lo, hi = np.searchsorted(rows, (c.start, c.stop))
+        if hi > lo:
+            data = np.load(c.path, mmap_mode="r", allow_pickle=False)
+            out[lo:hi] = data[rows[lo:hi] - c.start + c.lo]
+            del data
+    return out
+
+
 def is_source(value) -> bool:
     """True for a :class:`FactorSource` (an input the audit must not load whole)."""
     return isinstance(value, FactorSource)
