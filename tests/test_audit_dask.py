@@ -200,3 +200,25 @@ def test_a_memory_mapped_factor_larger_than_the_workers_memory_limit(tmp_path):
     with local_client(2, memory_limit="200MB") as small:
         result = audit(P, source, n_queries=10, n_transforms=3, sides=("items",), client=small)
     assert result["items"].n_rows == rows and result["items"].verdict
+
+
+@pytest.mark.slow
+def test_cli_dask_workers_gives_the_in_process_report(tmp_path, capsys):
+    from cosim_helpers.audit.cli import main
+
+    P, Q = _factors(300, 1500)
+    np.save(tmp_path / "P.npy", P)
+    (tmp_path / "Q").mkdir()
+    for i, start in enumerate(range(0, 1500, 400)):
+        np.save(tmp_path / "Q" / f"part-{i:03d}.npy", Q[start:start + 400])
+    np.save(tmp_path / "Q.npy", Q)
+    assert main([str(tmp_path / "P.npy"), str(tmp_path / "Q.npy"), "--samples", "80", "--quiet",
+                 "--objective", "l2"]) == 0
+    ref = capsys.readouterr().out
+    assert main([str(tmp_path / "P.npy"), str(tmp_path / "Q"), "--samples", "80", "--quiet", "--objective", "l2",
+                 "--dask-workers", "2"]) == 0
+    out = capsys.readouterr()
+    assert out.out == ref
+    assert "LocalCluster of 2 worker processes, dashboard" in out.err
+    assert main([str(tmp_path / "P.npy"), str(tmp_path / "Q"), "--dask-workers", "0"]) == 2
+    assert capsys.readouterr().err.startswith("cosim-audit: error: --dask-workers must be an integer >= 1")

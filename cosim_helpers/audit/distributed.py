@@ -392,3 +392,41 @@ def _quiet_logs(quiet):
     finally:
         for lg, level in zip(loggers, levels):
             lg.setLevel(level)
+
+
+# --- the command line -------------------------------------------------------------------------------------
+
+
+def open_input(path: str, name: str, load_matrix):
+    """A ``.npy`` file or a directory of ``.npy`` chunks opened lazily; other formats loaded by ``load_matrix``."""
+    from pathlib import Path
+
+    from .lazy import open_factor
+    if Path(path).is_dir() or path.endswith(".npy"):
+        return open_factor(path, name)
+    return load_matrix(path, name)
+
+
+@contextlib.contextmanager
+def cli_client(scheduler: str | None, n_workers: int | None, stream):
+    """The client of ``cosim-audit --scheduler ADDRESS`` or ``--dask-workers N``; the dashboard link on ``stream``."""
+    if scheduler is not None:
+        from distributed import Client
+        with _quiet_logs(True):
+            try:
+                client = Client(scheduler, timeout="20s")
+            except OSError as exc:
+                raise ValueError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        try:
+            stream.write(f"cosim-audit: Dask cluster at {scheduler}, dashboard {client.dashboard_link}\n")
+            yield client
+        finally:
+            with _quiet_logs(True):
+                client.close()
+        return
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        raise ValueError(f"--dask-workers must be an integer >= 1, got {n_workers!r}")
+    with local_client(n_workers) as client:
+        stream.write(f"cosim-audit: LocalCluster of {n_workers} worker processes, dashboard "
+                     f"{client.dashboard_link}\n")
+        yield client
