@@ -376,3 +376,24 @@ def test_factors_are_checked_once_at_the_public_boundary(monkeypatch):
     rng = np.random.default_rng(11)
     audit(rng.standard_normal((40, 3)), rng.standard_normal((30, 3)), objective="l2", **FAST)
     assert calls == ["P", "Q"]  # main: eight (check_factors in audit, align, gauge_family and balance)
+
+
+def test_seed_agreement_counts_shared_neighbours():
+    from cosim_helpers.audit.seeds import seed_agreement
+
+    rng = np.random.default_rng(12)
+    Q = rng.standard_normal((60, 4))
+    R = np.linalg.qr(rng.standard_normal((4, 4)))[0]
+    assert seed_agreement([Q, 2 * Q @ R]) == 1.0  # a scaled rotation moves no cosine
+    D = np.diag([1.0, 10.0, 0.1, 1.0])
+    moved = seed_agreement([Q, Q @ D], top=5)
+    # Independent count from the full cosine matrices.
+    def lists(E):
+        S = cosine_similarity(E)
+        np.fill_diagonal(S, -np.inf)
+        return np.argsort(-S, axis=1, kind="stable")[:, :5]
+    A, B = lists(Q), lists(Q @ D)
+    assert moved == pytest.approx(np.mean([len(set(a) & set(b)) / 5 for a, b in zip(A, B)]))
+    assert moved < 0.9
+    with pytest.raises(ValueError, match="two runs"):
+        seed_agreement([Q])

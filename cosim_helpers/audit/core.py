@@ -340,16 +340,14 @@ def _check_factors(P, Q, client):
 
 
 def _constant_columns(P, Q):
-    """Columns constant over all rows of ``P`` or of ``Q`` (exactly, to 1e-12 of the column's scale)."""
-    out = []
-    extremes = [col_extremes(M) for M in (P, Q)]
-    for j in range(P.shape[1]):
-        for M, (low, high) in zip((P, Q), extremes):
-            big = max(abs(low[j]), abs(high[j]))
-            if M.shape[0] > 1 and high[j] - low[j] <= 1e-12 * max(big, np.finfo(float).tiny) and big > 0:
-                out.append(j)
-                break
-    return out
+    """Columns constant over all rows of ``P`` or of ``Q`` (to 1e-12 of the column's scale; one pass per bound)."""
+    constant = np.zeros(P.shape[1], dtype=bool)
+    for M in (P, Q):
+        if M.shape[0] > 1:
+            low, high = col_extremes(M)  # on Dask: from the factor's moments
+            scale = np.maximum(np.abs(high), np.abs(low))
+            constant |= (high - low <= 1e-12 * scale) & (scale > 0)
+    return [int(j) for j in np.flatnonzero(constant)]
 
 
 def _rows(pair, i):
