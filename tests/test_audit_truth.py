@@ -397,3 +397,14 @@ def test_seed_agreement_counts_shared_neighbours():
     assert moved < 0.9
     with pytest.raises(ValueError, match="two runs"):
         seed_agreement([Q])
+
+
+def test_penalty_on_parameters_takes_per_row_weights_of_the_parameters():
+    rng = np.random.default_rng(13)
+    X, A, B = rng.standard_normal((40, 6)), rng.standard_normal((6, 2)), rng.standard_normal((6, 2))
+    w = rng.integers(1, 5, 6).astype(float)
+    r = audit_model(X, A, B, objective="l2", weights=(w, w), penalty_on="parameters", **FAST)
+    choice = objective_choice(A, B, Objective("l2", w, w))
+    assert r.balance.saved_fraction == pytest.approx(choice.saved_fraction)
+    with pytest.raises(ValueError, match="penalised objective"):
+        audit_model(X, A, B, objective="scores", penalty_on="parameters", **FAST)

@@ -250,15 +250,14 @@ def audit(P, Q, *, objective=None, weights=None, penalised=None, labels=None, us
                      "columns?); they take part in the gauge; exclude_constant=True (--exclude-constant) "
                      "audits the rest")
     k = P.shape[1]
-    objective = as_objective(objective, P.shape[0], Q.shape[0] if penalised is None else _rows(penalised, 1),
-                             weights=weights)
     if penalised is not None:
         if not (isinstance(penalised, (tuple, list)) and len(penalised) == 2):
             raise TypeError("penalised must be a pair (A, B) of the factors the penalty acts on")
         penalised = tuple(as_factor(M, name, cols=k) for M, name in zip(penalised, ("penalised A", "penalised B")))
-        if not objective.penalised:
-            raise ValueError(f"penalised factors need a penalised objective (l2, nonneg-l2), got {objective.name!r}")
-        objective = as_objective(objective, penalised[0].shape[0], penalised[1].shape[0])
+    rows = (P.shape[0], Q.shape[0]) if penalised is None else (penalised[0].shape[0], penalised[1].shape[0])
+    objective = as_objective(objective, *rows, weights=weights)
+    if penalised is not None and not objective.penalised:
+        raise ValueError(f"penalised factors need a penalised objective (l2, nonneg-l2), got {objective.name!r}")
     if objective.group == "positive-diagonal":
         for name, M in (("P", P), ("Q", Q)):
             if not nonneg(M):
@@ -348,13 +347,6 @@ def _constant_columns(P, Q):
             scale = np.maximum(np.abs(high), np.abs(low))
             constant |= (high - low <= 1e-12 * scale) & (scale > 0)
     return [int(j) for j in np.flatnonzero(constant)]
-
-
-def _rows(pair, i):
-    try:
-        return np.shape(pair[i])[0]
-    except (TypeError, IndexError):
-        raise TypeError("penalised must be a pair (A, B) of the factors the penalty acts on") from None
 
 
 def audit_model(X, A, B, *, penalty_on: str = "factors", **kwargs) -> AuditResult:
