@@ -31,12 +31,22 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 
 import numpy as np
 
 from .lazy import CHUNK_ROWS, FactorSource, read_chunk, read_rows
 from .moments import Moments
-from .neighbours import _DECIMALS, _rescore, _self_positions, _unit, _unit_all, check_queries
+from .neighbours import (
+    _DECIMALS,
+    _PENDING,
+    _merge,
+    _rescore,
+    _self_positions,
+    _unit,
+    _unit_all,
+    check_queries,
+)
 
 _LOCAL_ROWS = 20_000  # at most this many rows are read by the caller's process at once (our choice)
 _SPLIT = 4  # candidate lists merged per task of the tree reduction (our choice)
@@ -50,7 +60,7 @@ def _dask():
 
 
 def _as_dask_array(M, name, chunk_rows):
-    """A float64 ``dask.array`` of ``M`` chunked by rows, and the chunks' names for errors."""
+    """A float64 ``dask.array`` of ``M`` chunked by rows, each chunk checked when it is read."""
     dask, da = _dask()
     if isinstance(M, FactorSource):
         src = M.rechunk(chunk_rows) if chunk_rows < CHUNK_ROWS else M
@@ -135,7 +145,7 @@ class DaskFactor:
             if len(self._rows_cache) > 8:
                 self._rows_cache.clear()
             self._rows_cache[cache_key] = rows[inverse]
-        return self._rows_cache[cache_key]
+        return self._rows_cache[cache_key].copy()
 
     def __array__(self, *args, **kwargs):
         raise TypeError(f"{self.name} lives on the Dask cluster and is not loaded whole")
@@ -196,38 +206,51 @@ def check_factors(P, Q, client, *, chunk_rows=CHUNK_ROWS):
 def _search_chunk(block, start, Z, Mcat, K, queries):
     """float32 top-K of every (transform, query) among the rows of one chunk (global row indices).
 
-    ``Z`` (T, nq, k') holds the unit query rows under each transform,
-    ``Mcat`` the transforms side by side, ``queries`` the query rows (never
-    their own neighbours); ``start`` is the chunk's first row. Like the
-    in-process pass, each block of scores is first screened against the
-    running K-th best (one row maximum), so most of it is never sorted.
+    The in-process pass (:func:`cosim_helpers.audit.neighbours._search`) on
+    one chunk: ``Z`` (T, nq, k') holds the unit query rows under each
+    transform, ``Mcat`` the transforms side by side, ``queries`` the query
+    rows (never their own neighbours), ``start`` the chunk's first row. The
+    first rows give each query a threshold by a partial sort; later blocks of
+    scores are screened against it (one row maximum) and the few entries
+    above it merged in batches.
     Returns values (T, nq, K') and rows (T, nq, K'), best first, K' = min(K, rows of the chunk).
     """
-    T, nq = Z.shape[0], Z.shape[1]
-    rows_total = block.shape[0]
-    Kc = min(K, rows_total)
-    best_v = np.full((T, nq, Kc), -np.inf, dtype=np.float32)
-    best_i = np.full((T, nq, Kc), -1, dtype=np.int64)
-    for lo in range(0, rows_total, _BLOCK):
-        hi = min(lo + _BLOCK, rows_total)
+    T, nq, m = Z.shape[0], Z.shape[1], block.shape[0]
+    K = min(K, m)
+    warm = min(m, max(2 * _BLOCK, 2 * K))
+    best_v = np.empty((T * nq, K), dtype=np.float32)  # row t * nq + q: query q under transform t
+    best_i = np.empty((T * nq, K), dtype=np.int64)
+    Y = _unit_all(block[:warm], Mcat, T)
+    r, c = _self_positions(queries, start, start + warm)
+    for t in range(T):
+        S = Z[t] @ Y[t].T
+        S[r, c] = -np.inf
+        sel = np.argpartition(-S, K - 1, axis=1)[:, :K]
+        best_v[t * nq:(t + 1) * nq], best_i[t * nq:(t + 1) * nq] = np.take_along_axis(S, sel, 1), sel + start
+    thr = best_v.min(axis=1)
+    buf = np.empty((nq, _BLOCK), dtype=np.float32)
+    pending, n_pending = [], 0
+    for lo in range(warm, m, _BLOCK):
+        hi = min(lo + _BLOCK, m)
+        S = buf[:, :hi - lo]
+        r, c = _self_positions(queries, start + lo, start + hi)
         Y = _unit_all(block[lo:hi], Mcat, T)
         for t in range(T):
-            S = Z[t] @ Y[t].T
-            r, c = _self_positions(queries, start + lo, start + hi)
+            np.matmul(Z[t], Y[t].T, out=S)
             S[r, c] = -np.inf
-            th = best_v[t, :, -1]
+            th = thr[t * nq:(t + 1) * nq]
             hit = np.flatnonzero(S.max(axis=1) > th)
-            if not hit.size:
-                continue
-            cand_v = np.concatenate((best_v[t, hit], S[hit]), axis=1)
-            cand_i = np.concatenate((best_i[t, hit], np.broadcast_to(np.arange(start + lo, start + hi),
-                                                                      (hit.size, hi - lo))), axis=1)
-            sel = np.argpartition(-cand_v, Kc - 1, axis=1)[:, :Kc]
-            v = np.take_along_axis(cand_v, sel, 1)
-            order = np.argsort(-v, axis=1, kind="stable")
-            best_v[t, hit] = np.take_along_axis(v, order, 1)
-            best_i[t, hit] = np.take_along_axis(np.take_along_axis(cand_i, sel, 1), order, 1)
-    return best_v, best_i
+            if hit.size:
+                sub = S if hit.size == nq else S[hit]
+                rr, cc = np.divmod(np.flatnonzero(sub > th[hit, None]), sub.shape[1])
+                pending.append((hit[rr] + t * nq, cc + start + lo, sub[rr, cc]))
+                n_pending += rr.size
+        if n_pending >= _PENDING or (pending and hi == m):
+            _merge(best_v, best_i, thr, *map(np.concatenate, zip(*pending)), K)
+            pending, n_pending = [], 0
+    order = np.argsort(-best_v, axis=1, kind="stable")
+    return (np.take_along_axis(best_v, order, 1).reshape(T, nq, K),
+            np.take_along_axis(best_i, order, 1).reshape(T, nq, K))
 
 
 def _merge_top(parts, K):
@@ -267,15 +290,9 @@ def _merge_exact(parts, top):
     return out
 
 
-def _wait(futures, progress=None, total=None, done_rows=None):
-    """Results of ``futures`` (reporting progress as they finish); Ctrl-C cancels them on the cluster."""
-    from distributed import as_completed
+def _wait(futures):
+    """Results of ``futures``; Ctrl-C (or any error) cancels them on the cluster."""
     try:
-        if progress is not None:
-            done = 0
-            for future in as_completed(futures):
-                done += done_rows.get(future.key, 0)
-                progress(min(done, total), total)
         return [f.result() for f in futures]
     except BaseException:
         with contextlib.suppress(Exception):
@@ -284,25 +301,39 @@ def _wait(futures, progress=None, total=None, done_rows=None):
 
 
 def _map_reduce(F, func, args, merge, merge_args, progress=None):
-    """``func`` on every row chunk of ``F`` (broadcast ``args``), merged by a tree of ``merge`` tasks."""
+    """``func`` on every row chunk of ``F`` (broadcast ``args``), merged by a tree of ``merge`` tasks.
+
+    The whole tree is submitted at once (the scheduler runs each merge as soon
+    as its inputs exist); a chunk's result is let go once it is done, so the
+    workers hold only the candidates not merged yet. ``progress(rows done,
+    rows)`` follows the chunks. Ctrl-C (or an error) cancels what is left.
+    """
+    from distributed import as_completed
     client = F.client
-    blocks = F.X.to_delayed().ravel()
-    starts = np.concatenate(([0], np.cumsum(F.X.chunks[0])))[:-1]
     dask, _ = _dask()
+    starts = np.concatenate(([0], np.cumsum(F.X.chunks[0])))[:-1]
     shared = [client.scatter(a, broadcast=True) if isinstance(a, (np.ndarray, list)) else a for a in args]
-    leaves = [dask.delayed(func)(b, int(s), *shared) for b, s in zip(blocks, starts)]
-    futures = client.compute(leaves)
-    rows = dict(zip([f.key for f in futures], F.X.chunks[0]))
-    level = futures
+    leaves = client.compute([dask.delayed(func)(b, int(s), *shared)
+                             for b, s in zip(F.X.to_delayed().ravel(), starts)])
+    rows = {f.key: n for f, n in zip(leaves, F.X.chunks[0])}
+    level = leaves
+    while len(level) > 1:
+        level = [client.submit(_merge_group, level[i:i + _SPLIT], merge, *merge_args)
+                 for i in range(0, len(level), _SPLIT)]
+    root, pending = level[0], set(leaves)
+    del leaves, level
     try:
-        while len(level) > 1:
-            level = [client.submit(_merge_group, level[i:i + _SPLIT], merge, *merge_args)
-                     for i in range(0, len(level), _SPLIT)]
-        _wait(futures, progress, F.shape[0], rows)
-        return _wait(level)[0]
+        done = 0
+        for future in as_completed(list(pending)):
+            pending.discard(future)
+            done += rows[future.key]
+            if progress is not None:
+                progress(done, F.shape[0])
+            del future
+        return root.result()
     except BaseException:
         with contextlib.suppress(Exception):
-            client.cancel(futures + level)
+            client.cancel([*pending, root])
         raise
 
 
@@ -361,20 +392,30 @@ def _top_neighbours(F, queries, transforms, *, top, pad, exact, progress):
 def local_client(n_workers: int, *, memory_limit="auto", quiet: bool = True):
     """A :class:`distributed.Client` of a ``LocalCluster`` of ``n_workers`` processes, closed on exit.
 
-    ``quiet`` keeps dask's start-up and shut-down logs (ports, addresses)
-    off the terminal.
+    One thread per worker (the search's matrix products are single-threaded
+    per task, as in process). ``quiet`` keeps dask's start-up and shut-down
+    logs (ports, addresses) off the terminal and out of notebook outputs.
     """
     from distributed import Client, LocalCluster
-    with _quiet_logs(quiet):
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                               memory_limit=memory_limit, dashboard_address=":0")
-        client = Client(cluster)
+    key, previous = "DASK_LOGGING__DISTRIBUTED", os.environ.get("DASK_LOGGING__DISTRIBUTED")
+    if quiet:  # worker processes, also those restarted after a crash, read their log level from the environment
+        os.environ[key] = "error"
     try:
-        yield client
-    finally:
         with _quiet_logs(quiet):
-            client.close()
-            cluster.close()
+            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                   memory_limit=memory_limit, dashboard_address=":0")
+            client = Client(cluster)
+        try:
+            yield client
+        finally:
+            with _quiet_logs(quiet):
+                client.close()
+                cluster.close()
+    finally:
+        if quiet and previous is None:
+            os.environ.pop(key, None)
+        elif quiet:
+            os.environ[key] = previous
 
 
 @contextlib.contextmanager
