@@ -205,17 +205,20 @@ def write_factor(path, rows, k, rng, chunk=1 << 18):
     del out
 
 
-def matmul_rate(k, repeats=20):
-    """Single-thread float32 multiply-add rate of this machine (flop/s) on the search's product shape."""
+def matmul_rate(k, repeats=200):
+    """Single-thread float32 matrix-product rate (flop per CPU second) on the search's product shape.
+
+    Per CPU second of the measuring thread, so that other jobs on a shared machine do not lower it.
+    """
     from cosim_helpers.audit._threads import one_blas_thread
     rng = np.random.default_rng(0)
     Z, Y = rng.standard_normal((1000, k), dtype=np.float32), rng.standard_normal((1024, k), dtype=np.float32)
     with one_blas_thread():
         Z @ Y.T
-        start = time.perf_counter()
+        start = time.thread_time()
         for _ in range(repeats):
             Z @ Y.T
-        elapsed = time.perf_counter() - start
+        elapsed = time.thread_time() - start
     return 2 * 1000 * 1024 * k * repeats / elapsed
 
 
@@ -296,13 +299,17 @@ def run_dask(args):
             print(f"  dask / threads wall: {wall / wall_t:.2f}x (target <= 1.5x at 10^6 items); "
                   f"same result: {'yes' if _same(res, res_dask) else 'NO'}", flush=True)
     if len(rows_out) > 1:
-        print("\nscaling (wall and CPU in s, peak in GB of all processes, products at the measured rate in s)")
-        print(f"{'path':8} {'items':>12} {'wall':>8} {'CPU':>8} {'peak':>6} {'products':>9} {'of wall':>8}  load")
+        print("\nscaling (wall and CPU in s, peak in GB of all processes; products: their CPU seconds at the "
+              "measured rate over the cores, as a share of wall, and their CPU seconds as a share of CPU)")
+        print(f"{'path':8} {'items':>12} {'wall':>8} {'CPU':>8} {'peak':>6} {'products':>9} {'of wall':>8} "
+              f"{'of CPU':>7}  load")
         for path, m, wall, cpu, peak, bound, load in rows_out:
             if wall is None:
                 print(f"{path:8} {m:>12,} {'not run: does not fit':>42}")
             else:
-                print(f"{path:8} {m:>12,} {wall:8.1f} {cpu:8.1f} {peak:6.2f} {bound:9.1f} {bound / wall:8.0%}  {load}")
+                share = bound * (args.dask_workers if path == "dask" else cores) / cpu
+                print(f"{path:8} {m:>12,} {wall:8.1f} {cpu:8.1f} {peak:6.2f} {bound:9.1f} {bound / wall:8.0%} "
+                      f"{share:7.0%}  {load}")
 
 
 if __name__ == "__main__":

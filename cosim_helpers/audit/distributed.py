@@ -91,6 +91,10 @@ def _checked_block(block, name, block_info=None):
     return out
 
 
+def _n_workers(client) -> int:
+    return max(1, len(client.scheduler_info().get("workers", {})))
+
+
 def _local_reader(M):
     """Rows by index read in this process, for a factor it holds (in memory or as files), else None."""
     if isinstance(M, FactorSource):
@@ -172,18 +176,23 @@ def _moments_graph(X):
     return parts[0]
 
 
-def check_factors(P, Q, client, *, chunk_rows=CHUNK_ROWS):
+def check_factors(P, Q, client, *, chunk_rows=None):
     """Both factors as :class:`DaskFactor` with the checks of :func:`~cosim_helpers.audit.gauges.check_factors`.
 
     One pass over each factor's chunks computes its :class:`Moments` and
     checks each chunk (finite, real); a chunk that fails is named in the error.
+    Rows per chunk: ``chunk_rows``, by default at most
+    :data:`~cosim_helpers.audit.lazy.CHUNK_ROWS` and at least four chunks per
+    worker (a smaller catalogue still keeps every worker busy).
     """
     from .gauges import _LARGEST
     out = []
     for M, name in ((P, "P"), (Q, "Q")):
-        F = M if isinstance(M, DaskFactor) else DaskFactor(_as_dask_array(M, name, chunk_rows), client, name,
-                                                           local=_local_reader(M))
-        out.append(F)
+        if not isinstance(M, DaskFactor):
+            m = (getattr(M, "shape", None) or np.shape(M) or (0,))[0]
+            rows = chunk_rows or min(CHUNK_ROWS, max(_BLOCK, -(-m // (4 * _n_workers(client)))))
+            M = DaskFactor(_as_dask_array(M, name, rows), client, name, local=_local_reader(M))
+        out.append(M)
     P, Q = out
     if P.shape[1] != Q.shape[1]:
         raise ValueError(f"P and Q must have the same number of columns k, got {P.shape[1]} and {Q.shape[1]}")
