@@ -408,3 +408,29 @@ def test_penalty_on_parameters_takes_per_row_weights_of_the_parameters():
     assert r.balance.saved_fraction == pytest.approx(choice.saved_fraction)
     with pytest.raises(ValueError, match="penalised objective"):
         audit_model(X, A, B, objective="scores", penalty_on="parameters", **FAST)
+
+
+def test_cli_seed_agreement_of_several_runs(cli_files, capsys):
+    tmp, _P, Q = cli_files
+    np.save(tmp / "Q_rot.npy", 3 * Q @ np.linalg.qr(np.random.default_rng(1).standard_normal((4, 4)))[0])
+    np.save(tmp / "Q_diag.npy", Q @ np.diag([1.0, 8.0, 0.2, 1.0]))
+    status, out, err, caught = run_cli(capsys, tmp / "P.npy", tmp / "Q.npy", "--runs", tmp / "Q_rot.npy",
+                                       "--json", tmp / "o.json")
+    assert status == 0 and err == "" and not caught and "seed agreement over 2 runs: 100.0%" in out
+    status, out, err, _ = run_cli(capsys, tmp / "P.npy", tmp / "Q.npy", "--runs", tmp / "Q_diag.npy",
+                                  "--json", tmp / "o.json")
+    share = json.loads((tmp / "o.json").read_text())["seed_agreement"]["mean_share"]
+    assert status == 0 and share < 1.0
+    status, out, err, _ = run_cli(capsys, tmp / "P.npy", tmp / "Q.npy", "--runs", tmp / "P.npy")
+    assert status == 2 and "same items" in err
+
+
+def test_bad_pair_and_one_row_sides_fail_before_any_search(monkeypatch):
+    from cosim_helpers.audit import core
+
+    monkeypatch.setattr(core, "top_neighbours", lambda *a, **kw: pytest.fail("searched before checking"))
+    rng = np.random.default_rng(14)
+    with pytest.raises(ValueError, match="pair"):
+        audit(rng.standard_normal((5, 2)), rng.standard_normal((6, 2)), pair=(1, 9))
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        audit(rng.standard_normal((1, 2)), rng.standard_normal((6, 2)))

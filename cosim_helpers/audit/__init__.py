@@ -17,7 +17,9 @@ Modules, in the order the audit reads: :mod:`~cosim_helpers.audit.objectives`
 :mod:`~cosim_helpers.audit.gauges` (the family),
 :mod:`~cosim_helpers.audit.neighbours` (blocked top-k search),
 :mod:`~cosim_helpers.audit.core` (the audit), :mod:`~cosim_helpers.audit.report`
-(results and verdict), :mod:`~cosim_helpers.audit.figure`, :mod:`~cosim_helpers.audit.cli`,
+(results and verdict), :mod:`~cosim_helpers.audit.seeds` (agreement of several
+trained runs), :mod:`~cosim_helpers.audit.libraries` (the stored audit of seven
+library models), :mod:`~cosim_helpers.audit.figure`, :mod:`~cosim_helpers.audit.cli`,
 :mod:`~cosim_helpers.audit._threads` (one thread per core for the heavy loops).
 """
 
@@ -28,6 +30,7 @@ from .gauges import Gauge, align, diagonal_gauge, gauge_family, general_gauge, p
 from .neighbours import top_neighbours
 from .objectives import VOCABULARY, Objective
 from .report import AuditResult, SideAudit
+from .seeds import seed_agreement
 
 __all__ = [
     "VOCABULARY",
@@ -46,5 +49,6 @@ __all__ = [
     "plot_audit",
     "power_gauge",
     "score_error",
+    "seed_agreement",
     "top_neighbours",
 ]

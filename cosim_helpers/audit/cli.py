@@ -5,7 +5,7 @@ Usage::
     cosim-audit P.npy Q.npy [--objective NAME] [--weights A,B | --weights-P W.npy --weights-Q V.npy]
                 [--labels L.csv] [--user-labels L.csv] [--top 10] [--samples N] [--transforms 20]
                 [--max-cond 10] [--alpha-max 0.5] [--seed S] [--side items|users|both]
-                [--json out.json] [--rebalance out.npz] [--quiet]
+                [--runs Q2.npy ...] [--json out.json] [--rebalance out.npz] [--quiet]
                 [--scheduler ADDRESS | --dask-workers N]
 
 ``P`` holds one user (query) embedding per row, ``Q`` one item embedding per
@@ -151,6 +151,9 @@ def _parser():
     p.add_argument("--exclude-constant", action="store_true",
                    help="drop columns constant over all rows of P or Q (bias columns) before auditing")
     p.add_argument("--alpha-max", type=float, default=0.5, help="range of the power family (default 0.5)")
+    p.add_argument("--runs", nargs="+", metavar="Q_RUN",
+                   help="item factors of other trained runs of the same model (other seeds): reports how much "
+                        "their top neighbours agree with Q's")
     p.add_argument("--rebalance", metavar="OUT.npz",
                    help="write the factors at the declared objective's choice (arrays P and Q)")
     p.add_argument("--top", type=int, default=10, help="neighbours compared per query (default 10)")
@@ -216,8 +219,9 @@ def main(argv=None) -> int:
         if on_dask:  # the Dask path (distributed.py): files opened lazily
             from .distributed import open_input
             P, Q = open_input(args.P, "P", load_matrix), open_input(args.Q, "Q", load_matrix)
-            if args.rebalance:
-                raise InputError("--rebalance writes the full factors: not with --scheduler / --dask-workers")
+            if args.rebalance or args.runs:
+                raise InputError("--rebalance and --runs hold whole factors in memory: not with --scheduler / "
+                                 "--dask-workers")
         else:
             P = load_matrix(args.P, "P")
             Q = load_matrix(args.Q, "Q")
@@ -227,6 +231,11 @@ def main(argv=None) -> int:
         user_labels = None if args.user_labels is None else load_labels(args.user_labels, "user labels",
                                                                          P.shape[0])
         weights = _weights(args, P.shape[0], Q.shape[0])
+        runs = [load_matrix(path, f"--runs {path}") for path in (args.runs or [])]
+        for path, run in zip(args.runs or [], runs):
+            if run.shape[0] != Q.shape[0]:
+                raise InputError(f"--runs: {path} has {run.shape[0]} rows, Q has {Q.shape[0]}: runs must list the "
+                                 "same items in the same order")
         for flag, value, low in (("--top", args.top, 1), ("--samples", args.samples, 1),
                                  ("--transforms", args.transforms, 3)):
             if value < low:
@@ -270,9 +279,19 @@ def main(argv=None) -> int:
         print("cosim-audit: error: out of memory; try fewer --samples", file=sys.stderr)
         return EXIT_USAGE
     print(result)
+    data = result.to_dict()
+    if runs:
+        from .seeds import seed_agreement
+
+        top = min(args.top, Q.shape[0] - 1)
+        agreement = seed_agreement([Q.astype(np.float64)] + [r.astype(np.float64) for r in runs], top=top,
+                                   n_queries=args.samples, seed=args.seed)
+        print(f"seed agreement over {len(runs) + 1} runs: {agreement:.1%} of each item's top-{top} cosine "
+              "neighbours agree between two runs (mean over pairs)")
+        data["seed_agreement"] = {"runs": len(runs) + 1, "top": top, "mean_share": agreement}
     try:
         if args.json:
-            Path(args.json).write_text(json.dumps(result.to_dict(), indent=2, allow_nan=False))
+            Path(args.json).write_text(json.dumps(data, indent=2, allow_nan=False))
         if args.rebalance:
             T = result.balance.transform
             np.savez(args.rebalance, P=P @ T.M_P, Q=Q @ T.M_Q)

@@ -114,8 +114,6 @@ def _recovery(E, Ms, codes, n_queries, rng):
 
 def _audit_side(name, E, Ms, family, *, labels, top, n_queries, rank_sample, pair, exact, rng, progress):
     rows = E.shape[0]
-    if rows < 2:
-        raise ValueError(f"the {name} side needs at least 2 rows to have neighbours, got {rows}")
     top = min(top, rows - 1)
     nq = min(n_queries, rows)
     queries = np.arange(rows) if nq == rows else np.sort(rng.choice(rows, nq, replace=False))
@@ -128,11 +126,6 @@ def _audit_side(name, E, Ms, family, *, labels, top, n_queries, rank_sample, pai
     spearman = _row_spearman(E, queries, cols, Ms)
     if pair is None:
         pair = (int(queries[0]), int(idx[0, 0, 0]))
-    else:
-        if (len(pair) != 2 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in pair)
-                or not all(0 <= v < rows for v in pair) or pair[0] == pair[1]):
-            raise ValueError(f"pair must be two different row indices in [0, {rows}), got {pair!r}")
-        pair = (int(pair[0]), int(pair[1]))
     nearest = idx[0, :, 0]
     to_nearest = np.stack([np.einsum("qk,qk->q", _unit(E[queries], M), _unit(E[nearest], M)) for M in Ms])
     recovery, recovery_note = _recovery(E, Ms, labels, n_queries, rng)
@@ -276,6 +269,17 @@ def audit(P, Q, *, objective=None, weights=None, penalised=None, labels=None, us
     sides = tuple(sides)
     if not sides or any(s not in ("items", "users") for s in sides) or len(set(sides)) != len(sides):
         raise ValueError(f"sides must be a non-empty selection of 'items' and 'users', got {sides!r}")
+    for name in sides:
+        rows_side = (Q if name == "items" else P).shape[0]
+        if rows_side < 2:
+            raise ValueError(f"the {name} side needs at least 2 rows to have neighbours, got {rows_side}")
+    if pair is not None:
+        m = Q.shape[0]
+        if (not isinstance(pair, (tuple, list)) or len(pair) != 2
+                or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in pair)
+                or not all(0 <= v < m for v in pair) or pair[0] == pair[1]):
+            raise ValueError(f"pair must be two different row indices in [0, {m}), got {pair!r}")
+        pair = (int(pair[0]), int(pair[1]))
     labels = as_labels(labels, Q.shape[0], "labels")
     user_labels = as_labels(user_labels, P.shape[0], "user_labels")
     if gauges is not None:
