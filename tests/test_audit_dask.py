@@ -232,3 +232,15 @@ def test_cli_dask_workers_gives_the_in_process_report(tmp_path, capsys):
     assert "LocalCluster of 2 worker processes, dashboard" in out.err
     assert main([str(tmp_path / "P.npy"), str(tmp_path / "Q"), "--dask-workers", "0"]) == 2
     assert capsys.readouterr().err.startswith("cosim-audit: error: --dask-workers must be an integer >= 1")
+
+
+def test_cli_refuses_whole_factor_options_on_dask(tmp_path, capsys):
+    from cosim_helpers.audit.cli import main
+
+    P, Q = _factors(30, 50)
+    np.save(tmp_path / "P.npy", P)
+    np.save(tmp_path / "Q.npy", Q)
+    for extra in (["--rebalance", str(tmp_path / "out.npz"), "--objective", "l2"], ["--runs", str(tmp_path / "Q.npy")]):
+        assert main([str(tmp_path / "P.npy"), str(tmp_path / "Q.npy"), "--dask-workers", "2", *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("cosim-audit: error: --rebalance and --runs hold whole factors") and err.count("\n") == 1
