@@ -244,3 +244,12 @@ def test_cli_refuses_whole_factor_options_on_dask(tmp_path, capsys):
         assert main([str(tmp_path / "P.npy"), str(tmp_path / "Q.npy"), "--dask-workers", "2", *extra]) == 2
         err = capsys.readouterr().err
         assert err.startswith("cosim-audit: error: --rebalance and --runs hold whole factors") and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_per_row_weights_on_dask_equal_in_process(client):
+    P, Q = _factors(400, 1500)
+    rng = np.random.default_rng(5)
+    weights = (rng.integers(1, 20, P.shape[0]).astype(float), rng.integers(1, 20, Q.shape[0]).astype(float))
+    ref = audit(P, Q, objective="l2", weights=weights, n_queries=80, seed=0)
+    _assert_same(ref, audit(P, Q, objective="l2", weights=weights, n_queries=80, seed=0, client=client))

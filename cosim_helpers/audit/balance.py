@@ -115,8 +115,8 @@ def balance(P, Q, *, lam: float | None = None, tol: float = BALANCE_TOL,
 
 
 def _weighted(M, w):
-    if not isinstance(M, np.ndarray):  # a factor on Dask: its moments (scalar weights only)
-        return M.moments.weighted(w)
+    if not isinstance(M, np.ndarray):  # a factor on Dask: the moments of the weighted factor
+        return M.weighted(w)
     return M * np.sqrt(w)[:, None] if np.ndim(w) else M * np.sqrt(w)
 
 

@@ -126,6 +126,14 @@ class DaskFactor:
             self._moments = self._compute(_moments_graph(self.X))
         return self._moments
 
+    def weighted(self, w) -> Moments:
+        """The moments of ``W^{1/2} F`` (a penalty's row weights ``w``, or one scalar weight): one pass if per row."""
+        if not np.ndim(w):
+            return self.moments.weighted(w)
+        _, da = _dask()
+        root = da.from_array(np.sqrt(np.asarray(w, dtype=np.float64)), chunks=(self.X.chunks[0],))
+        return self._compute(_moments_graph(self.X * root[:, None]))
+
     def _compute(self, graph):
         future = self.client.compute(graph)
         return _wait([future])[0]

@@ -57,10 +57,9 @@ class Moments:
                        max(self.row_norm_dev, other.row_norm_dev))
 
     def weighted(self, w) -> Moments:
-        """The moments of ``sqrt(w) M`` for a scalar weight ``w`` (per-row weights need a pass)."""
+        """The moments of ``sqrt(w) M`` for a scalar weight ``w`` (per-row weights need a pass over ``M``)."""
         if np.ndim(w):
-            raise ValueError("per-row penalty weights are not supported for a factor audited on Dask; "
-                             "give per-side weights or audit in process")
+            raise ValueError("per-row weights need the factor's rows, not its moments")
         root = np.sqrt(w)
         return replace(self, gram=self.gram * w, col_min=self.col_min * root, col_max=self.col_max * root,
                        row_norm_dev=np.nan)
