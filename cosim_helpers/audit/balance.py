@@ -35,6 +35,8 @@ import numpy as np
 
 from .._validation import check_nonnegative
 from .gauges import Alignment, Gauge, _align, check_factors, identity_gauge, power_gauge
+from .moments import col_norms, fro, gram, row_norm_dev, sum_squares
+from .moments import nonneg as _nonneg
 from .objectives import Objective
 
 #: Below this fraction of the penalty that moving to the objective's choice
@@ -113,6 +115,8 @@ def balance(P, Q, *, lam: float | None = None, tol: float = BALANCE_TOL,
 
 
 def _weighted(M, w):
+    if not isinstance(M, np.ndarray):  # a factor on Dask: the moments of the weighted factor
+        return M.weighted(w)
     return M * np.sqrt(w)[:, None] if np.ndim(w) else M * np.sqrt(w)
 
 
@@ -126,7 +130,7 @@ def objective_choice(P, Q, objective: Objective, *, penalised=None, lam=None, to
     """
     name = objective.name
     if name == "unit-norm":
-        dev = max(float(np.max(np.abs(np.linalg.norm(M, axis=1) - 1.0))) for M in (P, Q))
+        dev = max(row_norm_dev(M) for M in (P, Q))
         return Balance(dev, 0.0, 0.0, 0.0, None, dev <= UNIT_NORM_TOL, identity_gauge(P.shape[1]), name)
     if not objective.penalised:
         return None
@@ -141,16 +145,16 @@ def objective_choice(P, Q, objective: Objective, *, penalised=None, lam=None, to
             alignment = Alignment(alignment.s * w, alignment.to_U / np.sqrt(w), alignment.to_V / np.sqrt(w))
         best = 2.0 * float(np.sum(alignment.s))
         transform = power_gauge(alignment, 0.0)
-        CP, CQ = Aw.T @ Aw, Bw.T @ Bw
+        CP, CQ = gram(Aw), gram(Bw)
     else:  # nonneg-l2: a positive diagonal per column
-        a, b = np.linalg.norm(Aw, axis=0), np.linalg.norm(Bw, axis=0)
+        a, b = col_norms(Aw), col_norms(Bw)
         ok = (a > 0) & (b > 0)
         d = np.ones_like(a)
         d[ok] = np.sqrt(b[ok] / a[ok])
         best = 2.0 * float(np.sum(a * b))
         transform = Gauge("diagonal", "objective's choice", np.diag(d), np.diag(1.0 / d))
         CP, CQ = np.diag(a**2), np.diag(b**2)
-    penalty = float(np.sum(Aw * Aw) + np.sum(Bw * Bw))
+    penalty = sum_squares(Aw) + sum_squares(Bw)
     norm = float(np.linalg.norm(CP) + np.linalg.norm(CQ))
     imbalance = float(np.linalg.norm(CP - CQ)) / norm if norm > 0 else 0.0
     saved_fraction = max(0.0, 1.0 - best / penalty) if penalty > 0 else 0.0
@@ -169,13 +173,13 @@ def consistent_objectives(P, Q, *, alignment: Alignment, tol=BALANCE_TOL) -> dic
     ``1 − Σ_j ‖p_j‖ ‖q_j‖ / (‖P‖ ‖Q‖)`` over the columns (Cauchy–Schwarz).
     Returns name -> (consistent, reason).
     """
-    nP, nQ = float(np.linalg.norm(P)), float(np.linalg.norm(Q))
+    nP, nQ = fro(P), fro(Q)
     S = float(np.sum(alignment.s))
     equal = max(0.0, 1.0 - 2.0 * S / (nP**2 + nQ**2))
     sides = max(0.0, 1.0 - S / (nP * nQ))
-    nonneg = bool(np.all(P >= 0) and np.all(Q >= 0))
-    cols = max(0.0, 1.0 - float(np.sum(np.linalg.norm(P, axis=0) * np.linalg.norm(Q, axis=0))) / (nP * nQ))
-    dev = max(float(np.max(np.abs(np.linalg.norm(M, axis=1) - 1.0))) for M in (P, Q))
+    nonneg = _nonneg(P) and _nonneg(Q)
+    cols = max(0.0, 1.0 - float(np.sum(col_norms(P) * col_norms(Q))) / (nP * nQ))
+    dev = max(row_norm_dev(M) for M in (P, Q))
     return {
         "scores": (True, "any factors: the loss sees only the scores"),
         "ranking": (True, "any factors: the loss sees only each user's ranking"),

@@ -6,6 +6,7 @@ Usage::
                 [--labels L.csv] [--user-labels L.csv] [--top 10] [--samples N] [--transforms 20]
                 [--max-cond 10] [--alpha-max 0.5] [--seed S] [--side items|users|both]
                 [--runs Q2.npy ...] [--json out.json] [--rebalance out.npz] [--quiet]
+                [--scheduler ADDRESS | --dask-workers N]
 
 ``P`` holds one user (query) embedding per row, ``Q`` one item embedding per
 row; the model's scores are ``P Qᵀ``. Files may be ``.npy``, ``.npz`` (one
@@ -20,6 +21,7 @@ one-line message on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import warnings
@@ -162,6 +164,12 @@ def _parser():
     p.add_argument("--side", choices=("items", "users", "both"), default="both", help="which side to audit")
     p.add_argument("--json", metavar="OUT", help="also write every number to this JSON file")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    dask = p.add_mutually_exclusive_group()
+    dask.add_argument("--scheduler", metavar="ADDRESS",
+                      help="run on this Dask scheduler (e.g. tcp://10.0.0.5:8786); .npy files and directories of "
+                           ".npy chunks are then read by the workers, never loaded whole")
+    dask.add_argument("--dask-workers", type=int, metavar="N",
+                      help="start a Dask LocalCluster of N worker processes for this run (as --scheduler)")
     return p
 
 
@@ -206,9 +214,17 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed a one-line usage error
         return int(exc.code or 0) and EXIT_USAGE
+    on_dask = args.scheduler is not None or args.dask_workers is not None
     try:
-        P = load_matrix(args.P, "P")
-        Q = load_matrix(args.Q, "Q")
+        if on_dask:  # the Dask path (distributed.py): files opened lazily
+            from .distributed import open_input
+            P, Q = open_input(args.P, "P", load_matrix), open_input(args.Q, "Q", load_matrix)
+            if args.rebalance or args.runs:
+                raise InputError("--rebalance and --runs hold whole factors in memory: not with --scheduler / "
+                                 "--dask-workers")
+        else:
+            P = load_matrix(args.P, "P")
+            Q = load_matrix(args.Q, "Q")
         if P.shape[1] != Q.shape[1]:
             raise InputError(f"k mismatch: P has {P.shape[1]} columns, Q has {Q.shape[1]}; both need the same k")
         labels = None if args.labels is None else load_labels(args.labels, "labels", Q.shape[0])
@@ -242,11 +258,20 @@ def main(argv=None) -> int:
             raise InputError(f"--rebalance needs an objective whose penalty picks a gauge (l2, nonneg-l2), "
                              f"got {args.objective}")
         sides = ("items", "users") if args.side == "both" else (args.side,)
-        result = audit(P.astype(np.float64), Q.astype(np.float64), objective=args.objective, weights=weights,
-                       labels=labels, user_labels=user_labels, top=args.top, n_queries=args.samples,
-                       n_transforms=args.transforms, max_cond=args.max_cond, alpha_max=args.alpha_max,
-                       sides=sides, exclude_constant=args.exclude_constant, seed=args.seed,
-                       progress=None if args.quiet else _progress(sys.stderr))
+        if on_dask:
+            from .distributed import cli_client
+        session = cli_client(args.scheduler, args.dask_workers, sys.stderr) if on_dask else contextlib.nullcontext()
+        with session as client:
+            result = audit(P if on_dask else P.astype(np.float64), Q if on_dask else Q.astype(np.float64),
+                           objective=args.objective, weights=weights, labels=labels, user_labels=user_labels,
+                           top=args.top, n_queries=args.samples, n_transforms=args.transforms,
+                           max_cond=args.max_cond, alpha_max=args.alpha_max, sides=sides,
+                           exclude_constant=args.exclude_constant, seed=args.seed, client=client,
+                           progress=None if args.quiet else _progress(sys.stderr))
+    except KeyboardInterrupt:
+        print("cosim-audit: interrupted" + (" (the cluster's tasks were cancelled)" if on_dask else ""),
+              file=sys.stderr)
+        return 130
     except (InputError, ValueError, TypeError) as exc:
         print(f"cosim-audit: error: {exc}".splitlines()[0], file=sys.stderr)
         return EXIT_USAGE

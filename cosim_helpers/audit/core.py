@@ -13,6 +13,8 @@ from ..similarity import cosine_similarity
 from ._threads import thread_map
 from .balance import BALANCE_TOL, consistent_objectives, objective_choice
 from .gauges import Gauge, _align, _family, _score_error, check_factors, family_range, identity_gauge
+from .lazy import is_source
+from .moments import col_extremes, nonneg
 from .neighbours import _unit, top_neighbours
 from .objectives import as_objective
 from .report import AuditResult, SideAudit, judge
@@ -116,7 +118,8 @@ def _audit_side(name, E, Ms, family, *, labels, top, n_queries, rank_sample, pai
     nq = min(n_queries, rows)
     queries = np.arange(rows) if nq == rows else np.sort(rng.choice(rows, nq, replace=False))
     report = None if progress is None else (lambda done, total: progress(name, done, total))
-    idx, _ = top_neighbours(E, queries, Ms, top=top, exact=exact, progress=report)
+    search = top_neighbours if isinstance(E, np.ndarray) else type(E).top_neighbours  # on Dask: its own
+    idx, _ = search(E, queries, Ms, top=top, exact=exact, progress=report)
     jac = np.stack([_jaccard(idx[t], idx[0]) for t in range(1, len(Ms))])
     nn_changed = np.mean(idx[1:, :, 0] != idx[0, :, 0], axis=1)
     cols = np.arange(rows) if rows <= rank_sample else np.sort(rng.choice(rows, rank_sample, replace=False))
@@ -135,7 +138,7 @@ def audit(P, Q, *, objective=None, weights=None, penalised=None, labels=None, us
           n_queries: int = 1000, n_transforms: int = 20, max_cond: float = 10.0, alpha_max: float = 0.5,
           max_shift: float = 1.0, pair=None, sides=("items", "users"), rank_sample: int = 1000,
           lam: float | None = None, tol: float = 1e-6, balance_tol: float = BALANCE_TOL, exact: bool = False,
-          gauges=None, exclude_constant: bool = False, seed=0, progress=None) -> AuditResult:
+          gauges=None, exclude_constant: bool = False, seed=0, progress=None, client=None) -> AuditResult:
     """Audit how much the cosine geometry of a dot-product model depends on its gauge (book chapter 9).
 
     The model scores user (query) u against item i by ``p_u · q_i``; for the
@@ -214,20 +217,25 @@ def audit(P, Q, *, objective=None, weights=None, penalised=None, labels=None, us
     seed : int, None or numpy.random.Generator
     progress : callable (side, done, total), optional
         Called as the neighbour search advances (the CLI prints it).
+    client : distributed.Client, optional
+        Run the passes over the rows on this Dask cluster
+        (:mod:`~cosim_helpers.audit.distributed`): ``P`` and ``Q`` may then
+        be files opened by :func:`~cosim_helpers.audit.lazy.open_factor`
+        (never loaded whole) or dask arrays. Same result as in process.
 
     Returns
     -------
     AuditResult
     """
     # The public boundary: every input is checked here, once; the functions below take checked arrays.
-    P, Q = check_factors(P, Q)
+    P, Q = _check_factors(P, Q, client)
     constant = _constant_columns(P, Q)
     notes = []
     if constant and exclude_constant:
         if len(constant) == P.shape[1]:
             raise ValueError("every column is constant over the rows of P or Q: nothing is left to audit")
         keep = [j for j in range(P.shape[1]) if j not in constant]
-        P, Q = check_factors(P[:, keep], Q[:, keep])
+        P, Q = _check_factors(P[:, keep], Q[:, keep], client)
         notes.append(f"columns {', '.join(map(str, constant))} (constant over the rows of P or Q: bias columns) "
                      "are excluded from both factors")
     elif constant:
@@ -245,7 +253,7 @@ def audit(P, Q, *, objective=None, weights=None, penalised=None, labels=None, us
         raise ValueError(f"penalised factors need a penalised objective (l2, nonneg-l2), got {objective.name!r}")
     if objective.group == "positive-diagonal":
         for name, M in (("P", P), ("Q", Q)):
-            if np.any(M < 0):
+            if not nonneg(M):
                 raise ValueError(f"the objective {objective.name!r} has non-negative factors, but {name} has "
                                  "negative entries")
     top, n_queries = _check_int(top, "top", 1), _check_int(n_queries, "n_queries", 1)
@@ -306,7 +314,8 @@ def audit(P, Q, *, objective=None, weights=None, penalised=None, labels=None, us
         E, lab, pr = (Q, labels, pair) if name == "items" else (P, user_labels, None)
         members = [identity_gauge(k)] + [g for g in kept if name == "items" or g.shift is None]
         if name == "items" and any(g.shift is not None for g in members):
-            E = np.hstack([Q, np.ones((Q.shape[0], 1))])  # a common shift is one more row of M
+            # a common shift is one more row of M
+            E = np.hstack([Q, np.ones((Q.shape[0], 1))]) if isinstance(Q, np.ndarray) else Q.with_ones()
             Ms = [np.vstack([g.M_Q, np.zeros(g.M_Q.shape[1]) if g.shift is None else g.shift]) for g in members]
         else:
             Ms = [g.M_Q if name == "items" else g.M_P for g in members]
@@ -325,12 +334,20 @@ def audit(P, Q, *, objective=None, weights=None, penalised=None, labels=None, us
                        consistent=consistent, warnings=tuple(warnings))
 
 
+def _check_factors(P, Q, client):
+    """:func:`~cosim_helpers.audit.gauges.check_factors`, or its one-pass version on a Dask cluster."""
+    if client is not None:
+        from .distributed import check_factors as check_on_dask
+        return check_on_dask(P, Q, client)
+    return check_factors(*(M.load() if is_source(M) else M for M in (P, Q)))
+
+
 def _constant_columns(P, Q):
     """Columns constant over all rows of ``P`` or of ``Q`` (to 1e-12 of the column's scale; one pass per bound)."""
     constant = np.zeros(P.shape[1], dtype=bool)
     for M in (P, Q):
         if M.shape[0] > 1:
-            high, low = M.max(axis=0), M.min(axis=0)
+            low, high = col_extremes(M)  # on Dask: from the factor's moments
             scale = np.maximum(np.abs(high), np.abs(low))
             constant |= (high - low <= 1e-12 * scale) & (scale > 0)
     return [int(j) for j in np.flatnonzero(constant)]

@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validation import as_factor, as_generator
+from .moments import gram, rms_row_norm
 
 
 class Gauge(NamedTuple):
@@ -91,7 +92,7 @@ def check_factors(P, Q):
 
 def _root_and_pinv(M):
     """``L`` with ``MᵀM = LᵀL`` and its pseudo-inverse, from the k x k Gram matrix."""
-    w, E = np.linalg.eigh(M.T @ M)
+    w, E = np.linalg.eigh(gram(M))
     floor = np.finfo(float).eps * max(M.shape) * max(float(w[-1]), 0.0)
     root = np.sqrt(np.where(w > floor, w, 0.0))
     inv = np.zeros_like(root)
@@ -238,7 +239,7 @@ def _family(Q, n, max_cond, alpha_max, rng, alignment, group, max_shift):
         # cond(R1 dMat(c) R2) = max(c) / min(c) <= max_cond by construction
         family.append(_general_gauge(_random_rotation(rng, k) * c @ _random_rotation(rng, k), np.max(c) / np.min(c)))
     if n_shift:
-        rms = float(np.sqrt(np.mean(np.sum(Q * Q, axis=1))))
+        rms = rms_row_norm(Q)
         for t in range(1, n_shift + 1):
             c = rng.standard_normal(k)
             c *= max_shift * rms * t / n_shift / np.linalg.norm(c)

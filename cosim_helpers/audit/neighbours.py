@@ -30,12 +30,12 @@ its own pass with one BLAS thread (:mod:`cosim_helpers.audit._threads`).
 Ties: cosines equal to 12 decimals are ties (the rule of
 :mod:`cosim_helpers.metrics`), broken by the smaller row index.
 
-Scaling out (not implemented; our note for catalogues beyond one machine):
-the pass is a map over row blocks of ``E`` followed by a merge of per-block
-top-K lists, which is associative. With ``dask.array`` one would chunk ``E``
-by rows, ``map_blocks`` the per-block search (queries and ``M_t`` are small
-and broadcast to every worker) and combine the per-block candidate lists
-with a tree reduction (``dask.array.reduction`` with a top-K ``combine``).
+Scaling out: the pass is a map over row blocks of ``E`` followed by a merge
+of per-block top-K lists, which is associative. :mod:`cosim_helpers.audit.distributed`
+runs it on Dask for catalogues beyond one machine: ``E`` chunked by rows,
+this pass on every chunk (queries and ``M_t`` broadcast to the workers
+once), the per-chunk candidate lists merged by a tree of tasks, then the
+same float64 re-scoring and fallback as here.
 """
 
 from __future__ import annotations
