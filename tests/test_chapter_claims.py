@@ -39,9 +39,13 @@ CASES = {
     "08_conclusions": {
         "gone": [("Prefer unique quantities: trained dot products, projected-back similarities, or cosines of "
                   "models trained on the sphere."),
-                 "constrained to the unit sphere, during or after training, the"],
+                 "constrained to the unit sphere, during or after training, the",
+                 "factors are in general *not* the symmetric representative",              # issue 18, finding 5
+                 "cosines with those of `fit_objective1` therefore shows a difference"],
         "stated": ["with an appropriate objective", "its learned per-feature gain is itself a $D$",
-                   "depends on the optimiser's start", "three seeds each"],
+                   "depends on the optimiser's start", "three seeds each",
+                   "From a small random start ($\\Theta_0 \\approx 0$) it lands next to the symmetric optimum",
+                   "depends on more than $\\Theta_0$", "{ref}`sec-ch9-gd`", "{ref}`sec-ch11-runs`"],
     },
     "10_real_data": {
         "gone": ["and also consider the context vectors"],
