@@ -81,3 +81,27 @@ def test_false_sentences_are_gone_and_conditions_stated(chapter):
         assert phrase not in body, f"{chapter}: {phrase!r} is back"
     for phrase in CASES[chapter]["stated"]:
         assert phrase in body, f"{chapter}: {phrase!r} is missing"
+
+
+@pytest.mark.slow
+def test_learned_scale_solution_numbers():
+    """ex-ch6-learned-scale (issue 18, finding 12): the γ values quoted after 25, ..., 400 iterations,
+    and items *less* crowded with a free γ than with γ = 1, the opposite of prop-ch6-escape's limit."""
+    import numpy as np
+
+    from cosim_helpers.data import simulate_clustered
+    from cosim_helpers.experiments import PAPER_K
+    from cosim_helpers.remedies import train_cosine_model
+    from cosim_helpers.similarity import cosine_similarity
+
+    X = simulate_clustered(seed=0)[0][:1_000]
+    gammas = []
+    free = train_cosine_model(X, PAPER_K, scale=None, seed=0, max_iter=400,
+                              callback=lambda it, A, B, g: gammas.append(g))
+    fixed = train_cosine_model(X, PAPER_K, seed=0, max_iter=400)
+    quoted = {25: 0.6, 50: 1.0, 100: 1.7, 200: 2.5, 300: 3.1, 400: 3.6}      # |γ| in the solution
+    assert {it: round(abs(gammas[it - 1]), 1) for it in quoted} == quoted
+    off = ~np.eye(X.shape[1], dtype=bool)
+    mean_free, mean_fixed = (cosine_similarity(m.B)[off].mean() for m in (free, fixed))
+    assert round(mean_free, 2) == 0.11 and round(mean_fixed, 2) == 0.29
+    assert "about 0.11, against 0.29" in text("06_remedies")
