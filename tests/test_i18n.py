@@ -327,3 +327,24 @@ def assert_hangul_on_first_pages(pdf, site):
         starts = [i for i, text in enumerate(pages) if text.startswith(title[:12])]
         assert starts, f"{page}: no PDF page starts with {title!r}"
         assert len(HANGUL.findall(pages[starts[-1]])) > 100, f"{page}: little Hangul on its first page"
+
+
+def test_cell_outputs_are_not_extracted_for_translation():
+    """A Markdown table output (one paragraph per cell) yields no message; prose still does."""
+    from docutils import nodes
+    from docutils.frontend import get_default_settings
+    from docutils.parsers.rst import Parser
+    from docutils.utils import new_document
+    from sphinx.util.nodes import extract_messages
+
+    ext = _load("language_switch", ROOT / "book" / "_ext" / "language_switch.py")
+    document = new_document("page.ipynb", get_default_settings(Parser))
+    prose = nodes.paragraph("After the rescaling", "After the rescaling")
+    cell = nodes.paragraph("0.655", "0.655")
+    output = nodes.container("", cell, classes=["cell_output"])
+    for node in (prose, cell):
+        node.source, node.line = "page.ipynb", 1
+    document += [prose, output]
+    transform = ext.KeepOutputsUntranslated(document)
+    transform.apply()
+    assert [message for _, message in extract_messages(document)] == ["After the rescaling"]
