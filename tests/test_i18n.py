@@ -348,3 +348,21 @@ def test_cell_outputs_are_not_extracted_for_translation():
     transform = ext.KeepOutputsUntranslated(document)
     transform.apply()
     assert [message for _, message in extract_messages(document)] == ["After the rescaling"]
+
+
+def test_korean_pdf_front_matter_is_korean(tmp_path):
+    """Title page, variant line and contents heading of the Korean PDF (printing it is slow, below)."""
+    book_pdf = _load("book_pdf", ROOT / "tools" / "book_pdf.py")
+    english, korean = book_pdf.EDITIONS["en"](tmp_path), book_pdf.EDITIONS["ko"](tmp_path)
+    assert korean["html"] == tmp_path / "ko" and korean["lang"] == "ko"
+    assert set(korean["variant_notes"]) == set(book_pdf.VARIANTS) == set(english["variant_notes"])
+    for text in (korean["title"], korean["front"], korean["contents"], *korean["variant_notes"].values()):
+        assert HANGUL.search(text), text
+    assert korean["title"] == catalogue("book/index").find(english["title"]).msgstr
+    page = tmp_path / "ko" / "book" / "index.html"
+    page.parent.mkdir(parents=True)
+    page.write_text('<html><head><title>t</title></head><body><article class="bd-article"><h1>제목</h1>'
+                    "</article></body></html>", encoding="utf-8")
+    combined = book_pdf.combine(korean["html"], ["book/index"], korean["title"], korean["front"],
+                                lang="ko", contents=korean["contents"])
+    assert "<h1>차례</h1>" in combined and "Contents" not in combined and '<html lang="ko"' in combined
