@@ -329,8 +329,8 @@ def assert_hangul_on_first_pages(pdf, site):
         assert len(HANGUL.findall(pages[starts[-1]])) > 100, f"{page}: little Hangul on its first page"
 
 
-def test_cell_outputs_are_not_extracted_for_translation():
-    """A Markdown table output (one paragraph per cell) yields no message; prose still does."""
+def test_output_tables_are_not_extracted_for_translation():
+    """A Markdown table output (one paragraph per cell) yields no message; printed prose still does."""
     from docutils import nodes
     from docutils.frontend import get_default_settings
     from docutils.parsers.rst import Parser
@@ -340,14 +340,17 @@ def test_cell_outputs_are_not_extracted_for_translation():
     ext = _load("language_switch", ROOT / "book" / "_ext" / "language_switch.py")
     document = new_document("page.ipynb", get_default_settings(Parser))
     prose = nodes.paragraph("After the rescaling", "After the rescaling")
+    printed = nodes.paragraph("The unique stationary point:", "The unique stationary point:")
     cell = nodes.paragraph("0.655", "0.655")
-    output = nodes.container("", cell, classes=["cell_output"])
-    for node in (prose, cell):
+    table = nodes.table("", nodes.tgroup("", nodes.tbody("", nodes.row("", nodes.entry("", cell)))))
+    output = nodes.container("", printed, table, classes=["cell_output"])
+    for node in (prose, printed, cell):
         node.source, node.line = "page.ipynb", 1
     document += [prose, output]
-    transform = ext.KeepOutputsUntranslated(document)
+    transform = ext.KeepOutputTablesUntranslated(document)
     transform.apply()
-    assert [message for _, message in extract_messages(document)] == ["After the rescaling"]
+    assert [message for _, message in extract_messages(document)] == ["After the rescaling",
+                                                                      "The unique stationary point:"]
 
 
 def test_korean_pdf_front_matter_is_korean(tmp_path):
