@@ -71,3 +71,35 @@ def test_each_built_page_says_once_how_to_open_the_checks(book_html):
             assert notes == [], f"{page.name}: a note but no folded cell"
         else:
             assert len(notes) == 1 and notes[0] < folded, f"{page.name}: {len(notes)} notes before the first folded cell"
+
+
+def _build_one_page(tmp_path, language):
+    """A one-notebook Sphinx site with a folded check cell, built in ``language``."""
+    from sphinx.application import Sphinx
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
+        f"extensions = ['myst_nb', 'check_cells']\nnb_execution_mode = 'off'\nlanguage = {language!r}\n")
+    check = nbformat.v4.new_code_cell("assert 1 + 1 == 2\nprint(2)", metadata={"tags": ["hide-input"]})
+    check.outputs = [nbformat.v4.new_output("stream", name="stdout", text="2\n")]
+    nb = _nb(nbformat.v4.new_markdown_cell("# Page"), check)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, src / "index.ipynb")
+    out = tmp_path / "html"
+    app = Sphinx(str(src), str(src), str(out), str(tmp_path / "doctrees"), "html",
+                 status=None, warning=None, freshenv=True)
+    app.build()
+    return (out / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_the_note_and_the_fold_speak_the_page_language(tmp_path, language):
+    html = _build_one_page(tmp_path, language)
+    assert check_cells.note_text("Show code cell {type}", language) in html
+    if language == "ko":
+        assert "Show code cell" not in html and "Code cells that check" not in html
+        assert ">코드 보기</p>" in html and ">코드 숨기기</p>" in html
+    else:
+        assert ">Show code cell source</p>" in html

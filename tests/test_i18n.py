@@ -326,4 +326,52 @@ def assert_hangul_on_first_pages(pdf, site):
         title = _words(soup.select_one("article h1").get_text(" ", strip=True).rstrip("#"))
         starts = [i for i, text in enumerate(pages) if text.startswith(title[:12])]
         assert starts, f"{page}: no PDF page starts with {title!r}"
-        assert len(HANGUL.findall(pages[starts[-1]])) > 100, f"{page}: little Hangul on its first page"
+        # In Korean, not just titled in Korean: Hangul outnumbers Latin letters (an English page
+        # has ~0 Hangul to >1000 letters). A count alone would fail a short first page: the
+        # notation page's first PDF page holds only its 99-syllable introduction, its first
+        # table starts on the next page.
+        first = pages[starts[-1]]
+        hangul, latin = len(HANGUL.findall(first)), len(re.findall(r"[A-Za-z]", first))
+        assert hangul >= 50 and hangul > latin, f"{page}: first page not in Korean ({hangul} Hangul, {latin} Latin)"
+
+
+def test_output_tables_are_not_extracted_for_translation():
+    """A Markdown table output (one paragraph per cell) yields no message; printed prose still does."""
+    from docutils import nodes
+    from docutils.frontend import get_default_settings
+    from docutils.parsers.rst import Parser
+    from docutils.utils import new_document
+    from sphinx.util.nodes import extract_messages
+
+    ext = _load("language_switch", ROOT / "book" / "_ext" / "language_switch.py")
+    document = new_document("page.ipynb", get_default_settings(Parser))
+    prose = nodes.paragraph("After the rescaling", "After the rescaling")
+    printed = nodes.paragraph("The unique stationary point:", "The unique stationary point:")
+    cell = nodes.paragraph("0.655", "0.655")
+    table = nodes.table("", nodes.tgroup("", nodes.tbody("", nodes.row("", nodes.entry("", cell)))))
+    output = nodes.container("", printed, table, classes=["cell_output"])
+    for node in (prose, printed, cell):
+        node.source, node.line = "page.ipynb", 1
+    document += [prose, output]
+    transform = ext.KeepOutputTablesUntranslated(document)
+    transform.apply()
+    assert [message for _, message in extract_messages(document)] == ["After the rescaling",
+                                                                      "The unique stationary point:"]
+
+
+def test_korean_pdf_front_matter_is_korean(tmp_path):
+    """Title page, variant line and contents heading of the Korean PDF (printing it is slow, below)."""
+    book_pdf = _load("book_pdf", ROOT / "tools" / "book_pdf.py")
+    english, korean = book_pdf.EDITIONS["en"](tmp_path), book_pdf.EDITIONS["ko"](tmp_path)
+    assert korean["html"] == tmp_path / "ko" and korean["lang"] == "ko"
+    assert set(korean["variant_notes"]) == set(book_pdf.VARIANTS) == set(english["variant_notes"])
+    for text in (korean["title"], korean["front"], korean["contents"], *korean["variant_notes"].values()):
+        assert HANGUL.search(text), text
+    assert korean["title"] == catalogue("book/index").find(english["title"]).msgstr
+    page = tmp_path / "ko" / "book" / "index.html"
+    page.parent.mkdir(parents=True)
+    page.write_text('<html><head><title>t</title></head><body><article class="bd-article"><h1>제목</h1>'
+                    "</article></body></html>", encoding="utf-8")
+    combined = book_pdf.combine(korean["html"], ["book/index"], korean["title"], korean["front"],
+                                lang="ko", contents=korean["contents"])
+    assert "<h1>차례</h1>" in combined and "Contents" not in combined and '<html lang="ko"' in combined

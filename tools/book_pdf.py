@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import importlib.util
 import os
 import re
 import shutil
@@ -114,7 +115,7 @@ VARIANT_NOTES = {
 
 
 def combine(html_dir: Path, pages: list[str], title: str, front: str, variant=keep_solutions,
-            lang: str = "en") -> str:
+            lang: str = "en", contents: str = "Contents") -> str:
     """One HTML document: title page, contents, then every page's article, ids made unique.
 
     ``variant`` (a function of :data:`VARIANTS`) then changes each article in place.
@@ -152,7 +153,7 @@ def combine(html_dir: Path, pages: list[str], title: str, front: str, variant=ke
         toc_items.append((h1.get_text(" ", strip=True).rstrip("#").strip() if h1 else page,
                           slug, sections))
         articles.append(f'<section class="pdf-chapter" id="page-{slug}">{article.decode_contents()}</section>')
-    toc = ['<nav class="pdf-toc"><h1>Contents</h1><ol>']
+    toc = [f'<nav class="pdf-toc"><h1>{contents}</h1><ol>']
     for name, slug, sections in toc_items:
         subs = "".join(f'<li><a href="#{sid}">{s}</a></li>' for s, sid in sections)
         toc.append(f'<li><a href="#page-{slug}">{name}</a>' + (f"<ol>{subs}</ol>" if subs else "") + "</li>")
@@ -217,18 +218,34 @@ def english_edition(html_dir: Path = ROOT / "_build" / "html") -> dict:
              "Cite with the repository's CITATION.cff.</p>"
              "<p>Static PDF of the HTML book: the explorers appear as one frame of their static twin; "
              "run the notebooks for the live versions.</p>")
-    return {"html": Path(html_dir), "pages": toc_pages(), "title": config["title"], "front": front, "lang": "en"}
+    return {"html": Path(html_dir), "pages": toc_pages(), "title": config["title"], "front": front, "lang": "en",
+            "contents": "Contents", "variant_notes": VARIANT_NOTES}
 
 
 def korean_edition(html_dir: Path = ROOT / "_build" / "html") -> dict:
     """The Korean edition (issue 23): ``make book`` builds it into ``<html_dir>/ko``; Chromium sets its
     Hangul in Debian's ``fonts-noto-cjk`` (``.ci/run`` installs it)."""
-    book = english_edition(html_dir)
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    # The title as the Korean site has it (the root page's translated title, tools/i18n.py).
+    spec = importlib.util.spec_from_file_location("i18n", ROOT / "tools" / "i18n.py")
+    i18n = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(i18n)
+    front = (f"<p>{config.get('author', '')}</p><p>버전 {version}</p>"
+             "<p>글과 그림: CC BY 4.0. 코드: MIT 라이선스. "
+             "인용할 때는 저장소의 CITATION.cff를 따라 주세요.</p>"
+             "<p>HTML 책을 정적인 PDF로 옮긴 것입니다. 탐색기(explorer)는 정적 사본의 한 장면으로만 실리니, "
+             "직접 움직여 보려면 노트북을 실행하세요.</p>")
     html = Path(html_dir)
-    return {**book, "html": html if html.name == "ko" else html / "ko", "lang": "ko"}
+    return {"html": html if html.name == "ko" else html / "ko", "pages": toc_pages(), "title": i18n.title_ko(),
+            "front": front, "lang": "ko", "contents": "차례", "variant_notes": {
+                "student": "학생용: 연습문제만 싣고 풀이는 뺐습니다.",
+                "instructor": "강사용: 모든 연습문제에 풀이를 실었습니다. 학생에게 나눠 주지 마세요.",
+            }}
 
 
-#: Edition -> function giving its HTML folder, pages, title and front matter (a translation adds one).
+#: Edition -> function giving its HTML folder, pages, title, title-page lines, contents heading and
+#: variant lines, all in the edition's language (a translation adds one).
 EDITIONS = {"en": english_edition, "ko": korean_edition}
 
 
@@ -258,8 +275,9 @@ def build(html_dir: Path = ROOT / "_build" / "html", out: Path | None = None,
         raise FileNotFoundError(f"no built book in {html_dir}: run `make book` first")
     suffix = variant if edition == "en" else f"{variant}-{edition}"
     out = Path(out) if out is not None else ROOT / "_build" / "pdf" / f"book-{suffix}.pdf"
-    front = book["front"] + f"<p><b>{VARIANT_NOTES[variant]}</b></p>"
-    combined = combine(html_dir, book["pages"], book["title"], front, VARIANTS[variant], book["lang"])
+    front = book["front"] + f"<p><b>{book['variant_notes'][variant]}</b></p>"
+    combined = combine(html_dir, book["pages"], book["title"], front, VARIANTS[variant], book["lang"],
+                       book["contents"])
     target = html_dir / "_pdf" / f"book-{suffix}.html"
     target.parent.mkdir(exist_ok=True)
     target.write_text(combined, encoding="utf-8")

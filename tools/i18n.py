@@ -74,6 +74,25 @@ def catalogues() -> None:
     pot()
     subprocess.run([sys.executable, "-m", "sphinx_intl", "update", "-p", str(POT), "-d", str(LOCALES),
                     "-l", LANGUAGE], check=True, cwd=ROOT)
+    prune_obsolete()
+
+
+def prune_obsolete() -> None:
+    """Drop the obsolete messages nobody translated (a sentence gone from the English).
+
+    sphinx-intl keeps every message that left the sources as an obsolete ``#~``
+    entry; an untranslated one carries nothing worth keeping, while a translated
+    one is kept, a translator may still reuse it.
+    """
+    from sphinx_intl import catalog
+
+    for path in sorted((LOCALES / LANGUAGE / "LC_MESSAGES").rglob("*.po")):
+        po = catalog.load_po(str(path))
+        empty = [key for key, message in po.obsolete.items() if not message.string]
+        if empty:
+            for key in empty:
+                del po.obsolete[key]
+            catalog.dump_po(str(path), po)
 
 
 def title_ko() -> str:

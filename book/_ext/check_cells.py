@@ -5,29 +5,78 @@ claim) ``hide-input``: the page shows their results and folds their code. Before
 the first such cell of a page this extension adds one sentence saying so and
 naming the control that opens them (MyST-NB's ``nb_code_prompt_show`` text).
 ``tests/test_check_cells.py`` checks the built pages.
+
+The sentence is generated text, not a message of the page's catalogue, so it is
+written here in each edition's language (the build's ``language``, issue 23).
+So are the fold's labels in the Korean edition: MyST-NB fills the ``{type}``
+of its prompts with an English word (source, output, outputs, content), so
+:class:`KoreanFoldLabels` replaces each whole label by its Korean form.
 """
 
 from docutils import nodes
+from sphinx.transforms.post_transforms import SphinxPostTransform
 
 NOTE_CLASS = "check-cells-note"
+#: The sentence, in each edition's language; ``{show}`` is the label that opens a fold.
+NOTES = {
+    "en": ("Code cells that check a result are folded to their output: select “{show}” "
+           "above a result to see its check."),
+    "ko": "결과를 검증하는 코드 셀은 접혀 있어 출력만 보입니다. 검증 코드를 보려면 결과 위의 “{show}”를 누르세요.",
+}
+#: The Korean fold labels (show, hide) for each ``{type}`` MyST-NB fills in.
+PROMPTS_KO = {
+    "source": ("코드 보기", "코드 숨기기"),
+    "output": ("출력 보기", "출력 숨기기"),
+    "outputs": ("출력 보기", "출력 숨기기"),
+    "content": ("셀 보기", "셀 숨기기"),
+}
 
 
-def note_text(prompt_show: str) -> str:
-    show = prompt_show.format(type="source")
-    return (f"Code cells that check a result are folded to their output: select “{show}” "
-            "above a result to see its check.")
+def _language(language):
+    return language if language in NOTES else "en"
+
+
+def note_text(prompt_show: str, language: str | None = "en") -> str:
+    """The sentence for a build in ``language`` whose fold label is ``prompt_show``."""
+    language = _language(language)
+    show = PROMPTS_KO["source"][0] if language == "ko" else prompt_show.format(type="source")
+    return NOTES[language].format(show=show)
 
 
 def _add_note(app, doctree):
     hidden = [n for n in doctree.findall(nodes.container) if "tag_hide-input" in n.get("classes", [])]
     if not hidden:
         return
-    note = nodes.paragraph("", "", nodes.emphasis("", note_text(app.config.nb_code_prompt_show)),
-                           classes=[NOTE_CLASS])
+    text = note_text(app.config.nb_code_prompt_show, app.config.language)
+    note = nodes.paragraph("", "", nodes.emphasis("", text), classes=[NOTE_CLASS])
     first = hidden[0]
     first.parent.insert(first.parent.index(first), note)
 
 
+class KoreanFoldLabels(SphinxPostTransform):
+    """In the Korean edition, the fold labels MyST-NB wrote (priority 199) in Korean.
+
+    A label set per cell (cell metadata) matches no configured label and stays as set.
+    """
+
+    default_priority = 200
+    formats = ("html",)
+
+    def run(self, **kwargs):
+        if _language(self.config.language) != "ko":
+            return
+        from myst_nb.sphinx_ import HideCodeCellNode
+
+        show, hide = self.config.nb_code_prompt_show, self.config.nb_code_prompt_hide
+        labels = {(show.replace("{type}", kind), hide.replace("{type}", kind)): korean
+                  for kind, korean in PROMPTS_KO.items()}
+        for fold in self.document.findall(HideCodeCellNode):
+            korean = labels.get((fold["prompt_show"], fold["prompt_hide"]))
+            if korean:
+                fold["prompt_show"], fold["prompt_hide"] = korean
+
+
 def setup(app):
     app.connect("doctree-read", _add_note)
+    app.add_post_transform(KoreanFoldLabels)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

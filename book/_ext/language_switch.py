@@ -15,6 +15,13 @@ appears in the text (``규제``, ``임베딩``) finds its pages.
 
 :class:`TranslateTocCaptions` translates the captions of the book's parts
 (``_toc.yml``), which Sphinx's own translation step runs too early to see.
+
+:class:`KeepOutputTablesUntranslated`: a table output is Markdown
+(``cosim_helpers.tables``), so MyST-NB parses it into paragraphs that gettext
+would extract, one message per table cell (every number of every table); this
+marks the text of every table in a cell output untranslatable, so a re-executed
+table does not make a translated page stale. Prose a cell prints as Markdown
+(the derivations of chapters 4 and 5) stays translatable.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import re
 import tomllib
 from pathlib import Path
 
+from docutils import nodes
 from sphinx import addnodes
 from sphinx.locale import init as init_locale
 from sphinx.search import languages
@@ -94,6 +102,23 @@ class TranslateTocCaptions(SphinxTransform):
                 toctree["caption"] = catalog.gettext(toctree["caption"])
 
 
+class KeepOutputTablesUntranslated(SphinxTransform):
+    """Mark the text of every table in a code cell's output as not translatable.
+
+    Runs before Sphinx's own translatable-node bookkeeping (priority 10) and
+    its translation (priority 20); the gettext builder then skips these nodes.
+    """
+
+    default_priority = 5
+
+    def apply(self, **kwargs):
+        for output in self.document.findall(nodes.container):
+            if "cell_output" in output.get("classes", []):
+                for table in output.findall(nodes.table):
+                    for text in table.findall(nodes.TextElement):
+                        text["translatable"] = False
+
+
 def _switch(app, pagename, templatename, context, doctree):
     if "body" not in context:
         return
@@ -109,5 +134,6 @@ def setup(app):
     languages["ko"] = SearchKorean
     app.add_css_file("language_switch.css")
     app.add_transform(TranslateTocCaptions)
+    app.add_transform(KeepOutputTablesUntranslated)
     app.connect("html-page-context", _switch)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
