@@ -25,8 +25,9 @@ name                      objective (penalty)                           admissib
                           ``weights=(a, b)``: a‖P‖² + b‖Q‖²;
                           ``weights=(w, v)`` arrays: Σ w_u‖p_u‖² +
                           Σ v_i‖q_i‖² (count-weighted, e.g. Surprise)
-``nonneg``                P, Q ≥ 0, no penalty (NMF)                    positive diagonal D  no
-``nonneg-l2``             P, Q ≥ 0 and a weighted L2 penalty            positive diagonal D  yes
+``nonneg``                P, Q ≥ 0, no penalty (NMF)                    G keeping P, Q ≥ 0   no
+                                                                        (D, shears)
+``nonneg-l2``             P, Q ≥ 0 and a weighted L2 penalty            G keeping P, Q ≥ 0   yes
                           (scikit-learn's NMF with ``alpha_W > 0``)
 ``unit-norm``             rows constrained to norm 1 (cosine-trained)   rotations            yes
 ``ranking``               a loss of each user's ranking only            all G and a common   no
