@@ -34,7 +34,16 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validation import check_nonnegative
-from .gauges import Alignment, Gauge, _align, check_factors, identity_gauge, power_gauge
+from .gauges import (
+    MAX_SHEAR,
+    Alignment,
+    Gauge,
+    _align,
+    check_factors,
+    identity_gauge,
+    power_gauge,
+    shear_range,
+)
 from .moments import col_norms, fro, gram, row_norm_dev, sum_squares
 from .moments import nonneg as _nonneg
 from .objectives import Objective
@@ -136,6 +145,7 @@ def objective_choice(P, Q, objective: Objective, *, penalised=None, lam=None, to
         return None
     A, B = (P, Q) if penalised is None else penalised
     Aw, Bw = _weighted(A, objective.weights_P), _weighted(B, objective.weights_Q)
+    shift = None
     if name == "l2":
         if alignment is None or penalised is not None or np.ndim(objective.weights_P) or \
                 np.ndim(objective.weights_Q) or objective.weights_P != objective.weights_Q:
@@ -146,21 +156,65 @@ def objective_choice(P, Q, objective: Objective, *, penalised=None, lam=None, to
         best = 2.0 * float(np.sum(alignment.s))
         transform = power_gauge(alignment, 0.0)
         CP, CQ = gram(Aw), gram(Bw)
-    else:  # nonneg-l2: a positive diagonal per column
+    elif name == "ranking-l2":
+        # A common item shift z is free for the ranking loss; the penalty sum_i v_i |q_i + z|^2 is smallest at
+        # z = -(v-weighted mean item row), for every G; the rest is the weighted balance of the centred items.
+        v = np.broadcast_to(np.asarray(objective.weights_Q, dtype=np.float64), (B.shape[0],))
+        mean = (v @ B) / float(np.sum(v))
+        Bcw = _weighted(B - mean, objective.weights_Q)
+        alignment = _align(Aw, Bcw)
+        best = 2.0 * float(np.sum(alignment.s))
+        transform = power_gauge(alignment, 0.0)
+        shift = -mean @ transform.M_Q
+        CP, CQ = gram(Aw), gram(Bcw)
+    else:  # nonneg-l2: a positive diagonal per column, then the best non-negativity-keeping shear
         a, b = col_norms(Aw), col_norms(Bw)
         ok = (a > 0) & (b > 0)
         d = np.ones_like(a)
         d[ok] = np.sqrt(b[ok] / a[ok])
         best = 2.0 * float(np.sum(a * b))
-        transform = Gauge("diagonal", "objective's choice", np.diag(d), np.diag(1.0 / d))
+        G, drop = best_shear(P * d, Q / d, Aw * d, Bw / d)
+        best -= drop
+        transform = Gauge("diagonal" if drop == 0 else "general", "objective's choice", np.diag(d) @ G,
+                          np.diag(1.0 / d) @ np.linalg.inv(G).T)
         CP, CQ = np.diag(a**2), np.diag(b**2)
     penalty = sum_squares(Aw) + sum_squares(Bw)
     norm = float(np.linalg.norm(CP) + np.linalg.norm(CQ))
     imbalance = float(np.linalg.norm(CP - CQ)) / norm if norm > 0 else 0.0
     saved_fraction = max(0.0, 1.0 - best / penalty) if penalty > 0 else 0.0
     saved = None if lam is None else lam * max(0.0, penalty - best)
-    transform = transform._replace(label="objective's choice")
+    transform = transform._replace(label="objective's choice", shift=shift)
     return Balance(imbalance, penalty, best, saved_fraction, saved, saved_fraction <= tol, transform, name)
+
+
+def best_shear(P, Q, Aw, Bw):
+    """The elementary shear ``G = I + εE_ij`` that keeps ``P, Q >= 0`` and lowers the penalty most.
+
+    The penalty ``‖Aw G‖² + ‖Bw G⁻ᵀ‖²`` along ``I + εE_ij`` is the quadratic
+    ``2ε(⟨a_i, a_j⟩ − ⟨b_i, b_j⟩) + ε²(‖a_i‖² + ‖b_j‖²)`` plus a constant; it
+    is minimised over the feasible interval (:func:`shear_range`, capped at
+    :data:`MAX_SHEAR`). Returns ``(G, drop)``; ``drop = 0`` and ``G = I``
+    when no feasible shear lowers the penalty. A positive drop proves that
+    the factors are not at the objective's choice (a one-step check, not the
+    full minimum over the group).
+    """
+    k = P.shape[1]
+    CA, CB = Aw.T @ Aw, Bw.T @ Bw
+    best, G = 0.0, np.eye(k)
+    for i in range(k):
+        for j in range(k):
+            if i == j:
+                continue
+            curv = CA[i, i] + CB[j, j]
+            if curv <= 0:
+                continue
+            lo, hi = shear_range(P, Q, i, j)
+            eps = float(np.clip((CB[i, j] - CA[i, j]) / curv, max(lo, -MAX_SHEAR), min(hi, MAX_SHEAR)))
+            drop = -(2.0 * eps * (CA[i, j] - CB[i, j]) + eps * eps * curv)
+            if drop > best:
+                best, G = drop, np.eye(k)
+                G[i, j] = eps
+    return G, best
 
 
 def consistent_objectives(P, Q, *, alignment: Alignment, tol=BALANCE_TOL) -> dict:

@@ -143,7 +143,7 @@ def _parser():
     p.add_argument("--objective", default="unknown", choices=tuple(VOCABULARY),
                    help="the objective that trained the factors (default unknown: no verdict on the gauge); "
                         "see the book's chapter 9")
-    p.add_argument("--weights", metavar="A,B", help="per-side penalty weights of l2 / nonneg-l2 (default 1,1)")
+    p.add_argument("--weights", metavar="A,B", help="per-side penalty weights of l2 / nonneg-l2 / ranking-l2 (default 1,1)")
     p.add_argument("--weights-P", metavar="FILE", help="one penalty weight per row of P (count-weighted l2)")
     p.add_argument("--weights-Q", metavar="FILE", help="one penalty weight per row of Q (count-weighted l2)")
     p.add_argument("--labels", help="item cluster labels, one per row of Q (empty: unlabelled), .npy or .csv")
@@ -155,7 +155,8 @@ def _parser():
                    help="item factors of other trained runs of the same model (other seeds): reports how much "
                         "their top neighbours agree with Q's")
     p.add_argument("--rebalance", metavar="OUT.npz",
-                   help="write the factors at the declared objective's choice (arrays P and Q)")
+                   help="write these scores in the gauge the declared objective picks (arrays P and Q); longer "
+                        "training moves toward that gauge and also changes the scores")
     p.add_argument("--top", type=int, default=10, help="neighbours compared per query (default 10)")
     p.add_argument("--samples", type=int, default=1000, help="query rows sampled per side (default 1000)")
     p.add_argument("--transforms", type=int, default=20, help="size of the gauge family (default 20)")
@@ -254,8 +255,8 @@ def main(argv=None) -> int:
                 raise InputError(f"{flag}: {target} must end in {suffix}")
         if args.rebalance and args.exclude_constant:
             raise InputError("--rebalance writes the full factors: not with --exclude-constant")
-        if args.rebalance and args.objective not in ("l2", "nonneg-l2"):
-            raise InputError(f"--rebalance needs an objective whose penalty picks a gauge (l2, nonneg-l2), "
+        if args.rebalance and args.objective not in ("l2", "nonneg-l2", "ranking-l2"):
+            raise InputError(f"--rebalance needs an objective whose penalty picks a gauge (l2, nonneg-l2, ranking-l2), "
                              f"got {args.objective}")
         sides = ("items", "users") if args.side == "both" else (args.side,)
         if on_dask:
@@ -294,7 +295,7 @@ def main(argv=None) -> int:
             Path(args.json).write_text(json.dumps(data, indent=2, allow_nan=False))
         if args.rebalance:
             T = result.balance.transform
-            np.savez(args.rebalance, P=P @ T.M_P, Q=Q @ T.M_Q)
+            np.savez(args.rebalance, P=P @ T.M_P, Q=Q @ T.M_Q + (0.0 if T.shift is None else T.shift))
     except OSError as exc:
         print(f"cosim-audit: error: cannot write {exc.filename}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE

@@ -249,7 +249,7 @@ def audit(P, Q, *, objective=None, weights=None, penalised=None, labels=None, us
         penalised = tuple(as_factor(M, name, cols=k) for M, name in zip(penalised, ("penalised A", "penalised B")))
     rows = (P.shape[0], Q.shape[0]) if penalised is None else (penalised[0].shape[0], penalised[1].shape[0])
     objective = as_objective(objective, *rows, weights=weights)
-    if penalised is not None and not objective.penalised:
+    if penalised is not None and (not objective.penalised or objective.name == "ranking-l2"):
         raise ValueError(f"penalised factors need a penalised objective (l2, nonneg-l2), got {objective.name!r}")
     if objective.group == "positive-diagonal":
         for name, M in (("P", P), ("Q", Q)):
@@ -297,11 +297,14 @@ def audit(P, Q, *, objective=None, weights=None, penalised=None, labels=None, us
     group = "general" if objective.group == "rotation" else objective.group
     # -> the family.
     if gauges is None:
-        family = _family(Q, n_transforms, max_cond, alpha_max, rng, alignment, group, max_shift)
+        family = _family(Q, n_transforms, max_cond, alpha_max, rng, alignment, group, max_shift, P=P)
         frange = family_range(group, max_cond, alpha_max, max_shift)
     else:
         family, frange = gauges, {"group": "given by the caller"}
-    if choice is not None and not choice.balanced and objective.name != "unit-norm":
+    # The objective's choice joins the family whenever it moves anything, also within the tolerance: its
+    # neighbours decide whether "determined" holds for these factors (a small penalty drop can move many).
+    at_choice = choice is not None and objective.name != "unit-norm" and choice.saved_fraction > 0
+    if at_choice:
         family = [choice.transform] + family
     errors = [_score_error(P, Q, g, seed=i) for i, g in enumerate(family)]
     rejected = tuple(g.label for g, e in zip(family, errors) if not e <= tol)
@@ -312,7 +315,8 @@ def audit(P, Q, *, objective=None, weights=None, penalised=None, labels=None, us
     results = {}
     for name in sides:
         E, lab, pr = (Q, labels, pair) if name == "items" else (P, user_labels, None)
-        members = [identity_gauge(k)] + [g for g in kept if name == "items" or g.shift is None]
+        members = [identity_gauge(k)] + [g for g in kept if name == "items" or g.shift is None
+                                          or (at_choice and g is choice.transform)]
         if name == "items" and any(g.shift is not None for g in members):
             # a common shift is one more row of M
             E = np.hstack([Q, np.ones((Q.shape[0], 1))]) if isinstance(Q, np.ndarray) else Q.with_ones()
@@ -323,7 +327,11 @@ def audit(P, Q, *, objective=None, weights=None, penalised=None, labels=None, us
                            rank_sample=rank_sample, pair=pr, exact=exact, rng=rng, progress=progress)
         # -> the report.
         can_move = not (k == 1 and (name == "users" or group != "general+shift"))
-        verdict, sensitivity, why = judge(side, objective, choice, can_move=can_move, consistent=consistent)
+        check = None
+        if at_choice and len(members) > 1 and members[1] is choice.transform:
+            check = (float(side.nn_changed[0]), float(side.jaccard[0]), _cosine_gap(E, side.queries, Ms[1]))
+        verdict, sensitivity, why = judge(side, objective, choice, can_move=can_move, consistent=consistent,
+                                          choice_check=check)
         results[name] = SideAudit(**{**side.__dict__, "verdict": verdict, "sensitivity": sensitivity,
                                      "explanation": why})
     warnings = notes
@@ -340,6 +348,14 @@ def _check_factors(P, Q, client):
         from .distributed import check_factors as check_on_dask
         return check_on_dask(P, Q, client)
     return check_factors(*(M.load() if is_source(M) else M for M in (P, Q)))
+
+
+def _cosine_gap(E, queries, M, cols=1000):
+    """Largest change of a cosine between the sampled queries and (up to ``cols``, evenly spaced) rows under ``E -> EM``."""
+    rows = E.shape[0]
+    cols = np.unique(np.linspace(0, rows - 1, min(rows, cols)).astype(np.int64))
+    return float(np.max(np.abs(cosine_similarity(E[queries], E[cols])
+                               - cosine_similarity(E[queries] @ M, E[cols] @ M))))
 
 
 def _constant_columns(P, Q):

@@ -38,7 +38,7 @@ class Gauge(NamedTuple):
     Attributes
     ----------
     kind : str
-        ``"identity"``, ``"diagonal"``, ``"power"`` or ``"general"``.
+        ``"identity"``, ``"diagonal"``, ``"power"``, ``"general"``, ``"shear"`` or ``"shift"``.
     label : str
         Short human-readable name (e.g. ``"power a=+0.25"``).
     M_P, M_Q : numpy.ndarray, shape (k, k')
@@ -191,7 +191,8 @@ def gauge_family(P, Q, n: int = 20, *, max_cond: float = 10.0, alpha_max: float 
         Number of transforms (>= 3). For ``group="general"``: ``n // 3``
         power-family members with α evenly spaced in ``[−alpha_max, alpha_max]``,
         ``n // 3`` general ``G`` and the rest random diagonal ``D``. For
-        ``"positive-diagonal"``: ``n`` random positive ``D``. For
+        ``"positive-diagonal"``: random positive ``D`` and, where the
+        supports leave room, up to ``n // 3`` shears that keep ``P, Q >= 0``. For
         ``"general+shift"``: the general family of ``n − n // 4`` members and
         ``n // 4`` common shifts of the items.
     max_cond : float
@@ -220,15 +221,67 @@ def gauge_family(P, Q, n: int = 20, *, max_cond: float = 10.0, alpha_max: float 
     if group not in ("general", "positive-diagonal", "general+shift"):
         raise ValueError(f"group must be 'general', 'positive-diagonal' or 'general+shift', got {group!r}")
     alignment = _align(P, Q) if alignment is None else alignment
-    return _family(Q, n, max_cond, alpha_max, as_generator(seed), alignment, group, max_shift)
+    return _family(Q, n, max_cond, alpha_max, as_generator(seed), alignment, group, max_shift, P=P)
 
 
-def _family(Q, n, max_cond, alpha_max, rng, alignment, group, max_shift):
-    """:func:`gauge_family` of checked inputs (the core reads top-down: objective, group, family)."""
+#: Largest |ε| of a shear ``I + εE_ij`` (ours): keeps its condition number below about 2.6.
+MAX_SHEAR = 1.0
+
+
+def shear_range(P, Q, i, j):
+    """Interval of ``ε`` for which ``G = I + εE_ij`` keeps ``PG >= 0`` and ``QG⁻ᵀ >= 0`` (non-negative P, Q).
+
+    ``PG`` changes column j to ``P_j + εP_i`` and ``QG⁻ᵀ`` column i to
+    ``Q_i − εQ_j``; so ``ε <= min Q_i/Q_j`` over the rows with ``Q_j > 0``
+    and ``ε >= −min P_j/P_i`` over the rows with ``P_i > 0``. The interval
+    is ``{0}`` exactly when the support of ``P_i`` lies in that of ``P_j``
+    and the support of ``Q_j`` in that of ``Q_i`` (chapter 9).
+    """
+    def room(num, den):
+        rows = den > 0
+        return float(np.min(num[rows] / den[rows])) if np.any(rows) else np.inf
+    return -room(P[:, j], P[:, i]), room(Q[:, i], Q[:, j])
+
+
+def nonneg_shears(P, Q, n, rng):
+    """Up to ``n`` shears ``G = I + εE_ij`` that keep both non-negative factors non-negative (chapter 9).
+
+    Positive diagonal ``D`` are not the only such transforms: whenever some
+    column's support does not contain another's (strictly positive factors,
+    for one), :func:`shear_range` leaves room. Each member takes a random
+    feasible pair ``(i, j)`` and a random ``ε`` within 90% of its room
+    (capped at :data:`MAX_SHEAR`); none when no pair has room.
+    """
+    k = P.shape[1]
+    pairs = []
+    for i in range(k):
+        for j in range(k):
+            if i != j:
+                lo, hi = shear_range(P, Q, i, j)
+                lo, hi = max(lo, -MAX_SHEAR), min(hi, MAX_SHEAR)
+                if hi - lo > 1e-6:
+                    pairs.append((i, j, lo, hi))
+    out = []
+    for _ in range(n if pairs else 0):
+        i, j, lo, hi = pairs[rng.integers(len(pairs))]
+        eps = 0.9 * (hi if rng.random() < hi / (hi - lo) else lo) * rng.uniform(0.5, 1.0)
+        G = np.eye(k)
+        G[i, j] = eps
+        out.append(Gauge("shear", f"shear {i},{j} eps={eps:+.2f}", G, np.linalg.inv(G).T))
+    return out
+
+
+def _family(Q, n, max_cond, alpha_max, rng, alignment, group, max_shift, P=None):
+    """:func:`gauge_family` of checked inputs (the core reads top-down: objective, group, family).
+
+    For ``"positive-diagonal"`` with ``P`` given, up to ``n // 3`` members are
+    non-negativity-keeping shears (:func:`nonneg_shears`), the rest diagonal.
+    """
     k = Q.shape[1]
     half = 0.5 * np.log(max_cond)
     if group == "positive-diagonal":
-        return [diagonal_gauge(np.exp(rng.uniform(-half, half, k))) for _ in range(n)]
+        shears = [] if P is None or k < 2 else nonneg_shears(P, Q, n // 3, rng)
+        return [diagonal_gauge(np.exp(rng.uniform(-half, half, k))) for _ in range(n - len(shears))] + shears
     n_shift = n // 4 if group == "general+shift" else 0
     n_gen = n - n_shift
     n_power = n_general = n_gen // 3
@@ -254,6 +307,8 @@ def family_range(group, max_cond, alpha_max, max_shift) -> dict:
         out.update(general_cond_max=float(max_cond), power_alpha=[-float(alpha_max), float(alpha_max)])
     if group == "general+shift":
         out["shift_max_relative_to_rms_item_norm"] = float(max_shift)
+    if group == "positive-diagonal":
+        out["shear_max"] = MAX_SHEAR
     return out
 
 

@@ -25,17 +25,29 @@ name                      objective (penalty)                           admissib
                           ``weights=(a, b)``: a‖P‖² + b‖Q‖²;
                           ``weights=(w, v)`` arrays: Σ w_u‖p_u‖² +
                           Σ v_i‖q_i‖² (count-weighted, e.g. Surprise)
-``nonneg``                P, Q ≥ 0, no penalty (NMF)                    positive diagonal D  no
-``nonneg-l2``             P, Q ≥ 0 and a weighted L2 penalty            positive diagonal D  yes
+``nonneg``                P, Q ≥ 0, no penalty (NMF)                    G keeping P, Q ≥ 0   no
+                                                                        (D, shears)
+``nonneg-l2``             P, Q ≥ 0 and a weighted L2 penalty            G keeping P, Q ≥ 0   yes
                           (scikit-learn's NMF with ``alpha_W > 0``)
 ``unit-norm``             rows constrained to norm 1 (cosine-trained)   rotations            yes
 ``ranking``               a loss of each user's ranking only            all G and a common   no
                           (pairwise, softmax), no penalty               shift of the items
+``ranking-l2``            a ranking loss and a weighted L2 penalty      all G and a common   yes
+                          (implicit's BPR: per-sample L2 by SGD)        shift of the items
 ========================  ============================================  ===================  =====
 
 A penalty that a library applies only to the rows of a sample (per-sample
 L2 in SGD) is, in expectation, the count-weighted ``l2`` with the sampling
-frequencies as weights.
+frequencies as weights. Under ``ranking-l2`` the penalty pins the common
+item shift as well as ``G``: ``Σ v_i‖q_i + z‖²`` is smallest when the
+v-weighted mean of the shifted item rows is zero.
+
+``nonneg``: besides positive diagonal ``D``, a non-diagonal ``G`` keeps
+both factors non-negative whenever some column's support (its non-zero
+rows) does not cover another's, e.g. strictly positive factors; the family
+then includes such ``G`` (:func:`~cosim_helpers.audit.gauges.nonneg_shears`).
+Only when no such ``G`` exists (the NMF uniqueness setting) is the group
+just ``D`` and permutations.
 """
 
 from __future__ import annotations
@@ -48,7 +60,8 @@ import numpy as np
 #: Admissible groups, in words (used by the report).
 GROUPS = {
     "general": "all invertible k x k transforms G",
-    "positive-diagonal": "positive diagonal rescalings D of the k columns (and their permutations)",
+    "positive-diagonal": "positive diagonal rescalings D of the k columns (and their permutations), and any "
+                         "non-diagonal G that keeps both factors non-negative",
     "rotation": "rotations only (they change no cosine)",
     "general+shift": "all invertible G and a common shift of every item vector (it keeps each user's ranking)",
 }
@@ -62,6 +75,7 @@ VOCABULARY = {
     "nonneg-l2": ("positive-diagonal", True, "non-negative factors with an L2 penalty on both"),
     "unit-norm": ("rotation", True, "rows constrained to unit norm (a cosine-trained model)"),
     "ranking": ("general+shift", False, "a ranking loss (pairwise or softmax), no penalty"),
+    "ranking-l2": ("general+shift", True, "a ranking loss (pairwise or softmax) with an L2 penalty on both"),
 }
 
 
@@ -98,7 +112,7 @@ class Objective:
 
     @property
     def penalised(self) -> bool:
-        return self.name in ("l2", "nonneg-l2")
+        return self.name in ("l2", "nonneg-l2", "ranking-l2")
 
     def describe(self) -> str:
         text = VOCABULARY[self.name][2]

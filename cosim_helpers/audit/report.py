@@ -2,12 +2,18 @@
 
 The verdict follows the declared objective (:mod:`~cosim_helpers.audit.objectives`):
 
-* ``determined``: the objective pins the gauge up to rotations, and these
-  factors sit at its choice; or no admissible transform can move any cosine
-  (k = 1, with a warning that every cosine is ±1).
+* ``determined``: the objective pins the gauge up to rotations *at this
+  optimum*, these factors sit at its choice (its penalty would drop by at
+  most the tolerance) and, when the choice moves them at all, every sampled
+  row keeps its nearest neighbour there; or no admissible transform can move
+  any cosine (k = 1, with a warning that every cosine is ±1). For a
+  non-convex objective another start can land at another optimum with other
+  cosines: seed agreement (``--runs``) measures that.
 * ``not converged``: the objective pins the gauge, but these factors are not
-  at its choice (its penalty would drop by more than the tolerance); its
-  choice, the rebalanced factors, is what training converges to.
+  at its choice (its penalty would drop by more than the tolerance, or the
+  neighbours differ there). The rebalanced factors put these scores in the
+  gauge the objective picks; longer training moves toward that gauge and
+  also changes the scores.
 * otherwise the objective (or its absence) leaves the gauge free, and the
   verdict is the sensitivity measured over the family: ``arbitrary``,
   ``fragile`` or ``stable under this family``. Never "determined": a
@@ -106,8 +112,13 @@ def sensitivity(side: SideAudit) -> str:
 
 
 def judge(side: SideAudit, objective: Objective, choice: Balance | None, *, can_move: bool = True,
-          consistent: dict | None = None) -> tuple[str, str, str]:
-    """Verdict, sensitivity over the family, and why (see the module docstring for the rule)."""
+          consistent: dict | None = None, choice_check: tuple | None = None) -> tuple[str, str, str]:
+    """Verdict, sensitivity over the family, and why (see the module docstring for the rule).
+
+    ``choice_check`` is ``(share of sampled rows whose nearest neighbour
+    differs at the objective's choice, mean top-k overlap with it, largest
+    cosine difference)``, measured when the choice moves the factors at all.
+    """
     level = sensitivity(side)
     nn, jac = float(np.max(side.nn_changed)), float(np.mean(side.jaccard))
     moved = (f"under the family, up to {nn:.0%} of sampled {side.side} change their nearest neighbour and the "
@@ -115,6 +126,8 @@ def judge(side: SideAudit, objective: Objective, choice: Balance | None, *, can_
     if not can_move:
         return "determined", level, ("no admissible transform can move a cosine: with k = 1 every cosine is "
                                      "+1 or -1, whatever trained the factors.")
+    optimum = ("The gauge is pinned at this optimum; the objective is not convex, so another start can land "
+               "at another optimum with other cosines (--runs measures the agreement between seeds).")
     if objective.pins:
         if objective.name == "unit-norm":
             at = (f"rows have unit norm (largest deviation {choice.imbalance:.1e})" if choice.balanced else
@@ -123,18 +136,31 @@ def judge(side: SideAudit, objective: Objective, choice: Balance | None, *, can_
             if not choice.balanced:
                 return "not converged", level, f"the declared objective, {objective.describe()}, {at}."
             return "determined", level, (f"the declared objective, {objective.describe()}, admits only "
-                                         f"rotations, which change no cosine; {at}. Without the declaration: "
-                                         f"{moved}.")
+                                         f"rotations, which change no cosine; {at}. {optimum} Without the "
+                                         f"declaration: {moved}.")
         drop = f"its penalty would drop {choice.saved_fraction:.1%} by moving to its choice within the gauge"
+        rebalanced = ("The rebalanced factors (transform 'objective's choice', --rebalance) put these scores in "
+                      "the gauge the objective picks; longer training moves toward that gauge and also changes "
+                      "the scores.")
         if choice.balanced:
-            return "determined", level, (f"the declared objective, {objective.describe()}, picks the gauge up "
-                                         f"to a rotation, which changes no cosine, and these factors sit at its "
-                                         f"choice ({drop}). Without the declaration: {moved}.")
+            if choice_check is not None and choice_check[0] > 0:
+                return "not converged", level, (
+                    f"the declared objective, {objective.describe()}, picks the gauge up to a rotation, and "
+                    f"{drop}, within the tolerance; but at its choice {choice_check[0]:.0%} of sampled "
+                    f"{side.side} have another nearest neighbour (top-{side.top} overlap "
+                    f"{choice_check[1]:.2f}, cosines differ by up to {choice_check[2]:.3f}): the objective "
+                    f"determines the cosines, and these factors are not at them. {rebalanced} "
+                    f"{moved[0].upper() + moved[1:]}.")
+            within = "" if choice_check is None else (
+                f"; these factors are within {choice_check[2]:.2g} of its cosines and every sampled row keeps "
+                "its nearest neighbour")
+            return "determined", level, (f"the declared objective, {objective.describe()}, determines the "
+                                         f"cosines: it picks the gauge up to a rotation, which changes no "
+                                         f"cosine, and {drop}{within}. {optimum} Without the declaration: "
+                                         f"{moved}.")
         return "not converged", level, (f"the declared objective, {objective.describe()}, picks the gauge up to "
-                                        f"a rotation, but these factors are not at its choice: {drop}. The "
-                                        "rebalanced factors (transform 'objective's choice', --rebalance) keep "
-                                        "every score and are what training converges to; their cosines are "
-                                        f"the objective's. Either training stopped early or the objective was "
+                                        f"a rotation, but these factors are not at its choice: {drop}. "
+                                        f"{rebalanced} Either training stopped early or the objective was "
                                         f"declared wrongly. {moved[0].upper() + moved[1:]}.")
     if objective.declared:
         free = (f"the declared objective, {objective.describe()}, leaves the gauge free: "
@@ -200,6 +226,8 @@ class AuditResult:
             if "general_cond_max" in r:
                 rng += [f"cond(G) <= {r['general_cond_max']:g}",
                         f"power alpha in [{r['power_alpha'][0]:+g}, {r['power_alpha'][1]:+g}]"]
+            if "shear_max" in r:
+                rng.append(f"shears I + eps E_ij that keep P, Q >= 0, |eps| <= {r['shear_max']:g}")
             if "shift_max_relative_to_rms_item_norm" in r:
                 rng.append(f"item shift <= {r['shift_max_relative_to_rms_item_norm']:g} x rms item norm")
             lines.append(f"family ({r['group']}): " + ", ".join(rng))
