@@ -42,6 +42,7 @@ from .neighbours import (
     _PENDING,
     _merge,
     _rescore,
+    _scan_block,
     _self_positions,
     _unit,
     _unit_all,
@@ -252,16 +253,7 @@ def _search_chunk(block, start, Z, Mcat, K, queries):
         S = buf[:, :hi - lo]
         r, c = _self_positions(queries, start + lo, start + hi)
         Y = _unit_all(block[lo:hi], Mcat, T)
-        for t in range(T):
-            np.matmul(Z[t], Y[t].T, out=S)
-            S[r, c] = -np.inf
-            th = thr[t * nq:(t + 1) * nq]
-            hit = np.flatnonzero(S.max(axis=1) > th)
-            if hit.size:
-                sub = S if hit.size == nq else S[hit]
-                rr, cc = np.divmod(np.flatnonzero(sub > th[hit, None]), sub.shape[1])
-                pending.append((hit[rr] + t * nq, cc + start + lo, sub[rr, cc]))
-                n_pending += rr.size
+        n_pending += _scan_block(S, Z, Y, thr, r, c, start + lo, pending)
         if n_pending >= _PENDING or (pending and hi == m):
             _merge(best_v, best_i, thr, *map(np.concatenate, zip(*pending)), K)
             pending, n_pending = [], 0

@@ -152,22 +152,35 @@ def _search(E, queries, Ms, K, block, report):
         rows_self, cols_self = _self_positions(queries, start, stop)
         Eb = E[start:stop]
         Y = _unit_all(Eb, Mcat, T) if same_width else [_unit(Eb, M, np.float32) for M in Ms]
-        for t in range(T):
-            np.matmul(Z[t], Y[t].T, out=S)
-            S[rows_self, cols_self] = -np.inf
-            th = thr[t * nq:(t + 1) * nq]
-            hit = np.flatnonzero(S.max(axis=1) > th)
-            if hit.size:
-                sub = S if hit.size == nq else S[hit]
-                # flatnonzero, then divmod: several times faster than a 2-D nonzero
-                r, c = np.divmod(np.flatnonzero(sub > th[hit, None]), sub.shape[1])
-                pending.append((hit[r] + t * nq, c + start, sub[r, c]))
-                n_pending += r.size
+        n_pending += _scan_block(S, Z, Y, thr, rows_self, cols_self, start, pending)
         if n_pending >= _PENDING or (pending and stop == m):
             _merge(best_v, best_i, thr, *map(np.concatenate, zip(*pending)), K)
             pending, n_pending = [], 0
         report(stop)
     return best_i.reshape(T, nq, K), thr.reshape(T, nq)
+
+
+def _scan_block(S, Z, Y, thr, rows_self, cols_self, col0, pending) -> int:
+    """One block of the threshold search, every transform: append the candidates above each query's running
+    threshold to ``pending`` as (query row, item column, score); returns how many were appended.
+
+    ``S`` is the (queries x block) buffer, ``Z[t]`` the unit queries and ``Y[t]`` the unit block under
+    transform t, ``thr`` the running thresholds (row t * nq + q), ``col0`` the block's first column. Shared by
+    the in-process search and the Dask chunk search (:mod:`~cosim_helpers.audit.distributed`).
+    """
+    nq, n = S.shape[0], 0
+    for t in range(len(Z)):
+        np.matmul(Z[t], Y[t].T, out=S)
+        S[rows_self, cols_self] = -np.inf
+        th = thr[t * nq:(t + 1) * nq]
+        hit = np.flatnonzero(S.max(axis=1) > th)
+        if hit.size:
+            sub = S if hit.size == nq else S[hit]
+            # flatnonzero, then divmod: several times faster than a 2-D nonzero
+            r, c = np.divmod(np.flatnonzero(sub > th[hit, None]), sub.shape[1])
+            pending.append((hit[r] + t * nq, c + col0, sub[r, c]))
+            n += r.size
+    return n
 
 
 def _fast(E, queries, Ms, K, block, progress):
