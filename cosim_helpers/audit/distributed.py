@@ -194,7 +194,7 @@ def check_factors(P, Q, client, *, chunk_rows=None):
     :data:`~cosim_helpers.audit.lazy.CHUNK_ROWS` and at least four chunks per
     worker (a smaller catalogue still keeps every worker busy).
     """
-    from .gauges import _LARGEST
+    from .gauges import check_pair
     out = []
     for M, name in ((P, "P"), (Q, "Q")):
         if not isinstance(M, DaskFactor):
@@ -203,18 +203,11 @@ def check_factors(P, Q, client, *, chunk_rows=None):
             M = DaskFactor(_as_dask_array(M, name, rows), client, name, local=_local_reader(M))
         out.append(M)
     P, Q = out
-    if P.shape[1] != Q.shape[1]:
-        raise ValueError(f"P and Q must have the same number of columns k, got {P.shape[1]} and {Q.shape[1]}")
-    for F in out:
-        if 0 in F.shape:
-            raise ValueError(f"{F.name} must not be empty, got shape {F.shape}")
-        m = F.moments
-        big = float(max(np.max(np.abs(m.col_min)), np.max(np.abs(m.col_max))))
-        if big == 0:
-            raise ValueError(f"{F.name} is all zeros: every score is 0 and no row has a cosine")
-        if big > _LARGEST:
-            raise ValueError(f"{F.name} has entries up to {big:.1e}, whose products overflow; divide {F.name} by "
-                             "a constant (no cosine changes)")
+
+    def largest(F):
+        return lambda: float(max(np.max(np.abs(F.moments.col_min)), np.max(np.abs(F.moments.col_max))))
+
+    check_pair(P.shape, Q.shape, ((P.name, largest(P)), (Q.name, largest(Q))))
     return P, Q
 
 

@@ -76,18 +76,27 @@ def check_factors(P, Q):
     """Both factor matrices as float64 arrays with the same number of columns k."""
     P = as_factor(P, "P")
     Q = as_factor(Q, "Q")
-    if P.shape[1] != Q.shape[1]:
-        raise ValueError(f"P and Q must have the same number of columns k, got {P.shape[1]} and {Q.shape[1]}")
-    for name, M in (("P", P), ("Q", Q)):
-        if 0 in M.shape:
-            raise ValueError(f"{name} must not be empty, got shape {M.shape}")
-        big = float(np.max(np.abs(M)))
+    check_pair(P.shape, Q.shape, (("P", lambda: float(np.max(np.abs(P)))), ("Q", lambda: float(np.max(np.abs(Q))))))
+    return P, Q
+
+
+def check_pair(shape_P, shape_Q, largest):
+    """The checks both audit paths share: one k, no empty factor, no all-zero or overflowing one.
+
+    ``largest`` holds ``(name, callable)`` pairs giving each factor's largest absolute entry, computed only
+    after the shapes passed (in process from the array, on Dask from the chunks' column extremes).
+    """
+    if shape_P[1] != shape_Q[1]:
+        raise ValueError(f"P and Q must have the same number of columns k, got {shape_P[1]} and {shape_Q[1]}")
+    for (name, big), shape in zip(largest, (shape_P, shape_Q)):
+        if 0 in shape:
+            raise ValueError(f"{name} must not be empty, got shape {shape}")
+        big = big()
         if big == 0:
             raise ValueError(f"{name} is all zeros: every score is 0 and no row has a cosine")
         if big > _LARGEST:
             raise ValueError(f"{name} has entries up to {big:.1e}, whose products overflow; divide {name} by "
                              "a constant (no cosine changes)")
-    return P, Q
 
 
 def _root_and_pinv(M):
