@@ -103,3 +103,5 @@ def test_the_note_and_the_fold_speak_the_page_language(tmp_path, language):
         assert ">코드 보기</p>" in html and ">코드 숨기기</p>" in html
     else:
         assert ">Show code cell source</p>" in html
+    # the fold is named by its visible label, not by MyST-NB's fixed English aria-label
+    assert "<summary>" in html and "Toggle hidden content" not in html

@@ -11,6 +11,12 @@ written here in each edition's language (the build's ``language``, issue 23).
 So are the fold's labels in the Korean edition: MyST-NB fills the ``{type}``
 of its prompts with an English word (source, output, outputs, content), so
 :class:`KoreanFoldLabels` replaces each whole label by its Korean form.
+
+A fold is named by its visible label in every edition: MyST-NB writes
+``aria-label="Toggle hidden content"`` on the fold's ``<summary>``, which
+overrides the visible "Show code cell source" (or "코드 보기") for screen
+readers and speech input (WCAG 2.5.3, label in name) and stays English on
+Korean pages, so :func:`_visit_fold` drops that attribute.
 """
 
 from docutils import nodes
@@ -76,7 +82,23 @@ class KoreanFoldLabels(SphinxPostTransform):
                 fold["prompt_show"], fold["prompt_hide"] = korean
 
 
+#: The attribute MyST-NB writes on every fold's summary (myst_nb.sphinx_.visit_HideCellInput).
+FIXED_NAME = ' aria-label="Toggle hidden content"'
+
+
+def _visit_fold(self, node):
+    """MyST-NB's fold, without the fixed English name that hides its visible label."""
+    from myst_nb.sphinx_ import visit_HideCellInput
+
+    start = len(self.body)
+    visit_HideCellInput(self, node)
+    self.body[start:] = [part.replace(FIXED_NAME, "") for part in self.body[start:]]
+
+
 def setup(app):
+    from myst_nb.sphinx_ import HideCodeCellNode, depart_HideCellInput
+
+    app.add_node(HideCodeCellNode, override=True, html=(_visit_fold, depart_HideCellInput))
     app.connect("doctree-read", _add_note)
     app.add_post_transform(KoreanFoldLabels)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
