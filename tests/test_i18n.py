@@ -33,8 +33,11 @@ from pathlib import Path
 
 import polib
 import pytest
+import yaml
 from bs4 import BeautifulSoup
-from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from myst_parser.config.main import MdParserConfig
+from myst_parser.parsers.mdit import create_md_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCALE = ROOT / "locales" / "ko"
@@ -97,15 +100,38 @@ def numbers(text):
     return {n.replace(",", "") for n in NUMBER.findall(text)}
 
 
+def _myst_parser():
+    """MyST's own Markdown parser with the book's extensions (``_config.yml``): what Sphinx uses
+    to parse a translated message, so maths is a token and emphasis closes as it will render."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    extensions = set(config["parse"]["myst_enable_extensions"])
+    return create_md_parser(MdParserConfig(enable_extensions=extensions), RendererHTML)
+
+
+MYST = _myst_parser()
+
+
 def emphasis(text):
-    """Emphasis and strong spans as Markdown parses them (maths and roles set aside).
+    """Emphasis and strong spans as MyST renders them, and the asterisks it leaves as text.
 
     Korean particles follow a word without a space, and CommonMark does not close
     ``*...?*`` before a letter (the closing ``*`` after punctuation must be
     followed by a space or punctuation): such a span would print its asterisks.
+    Maths stays a token, as in the book, so ``**... $A$**:`` closes and ``$A$**를`` does not.
     """
-    html = MarkdownIt("commonmark").renderInline(ROLE.sub(" ", MATH.sub(" ", text)))
+    html = MYST.render(text)
     return html.count("<em>"), html.count("<strong>"), html.count("*")
+
+
+PARAGRAPH = ["paragraph_open", "paragraph_close"]
+
+
+def blocks(text):
+    """The kinds of block a message parses into. Sphinx patches a translation in only if it
+    parses as one paragraph (``sphinx.transforms.i18n``: anything else is skipped, and the
+    English shows; a second paragraph is dropped): a Korean message starting with ``1. `` or
+    ``- `` would parse as a list."""
+    return [token.type for token in MYST.parse(text) if token.type != "inline"]
 
 
 def _forms(term):
@@ -168,6 +194,9 @@ def test_translations_keep_maths_roles_and_numbers():
                 added = get(entry.msgstr) - get(entry.msgid)
                 problems.append(f"{page}: {what} differ (missing {dict(lost)}, extra {dict(added)}) "
                                 f"in {entry.msgid[:60]!r}")
+        if entry.msgstr != entry.msgid and blocks(entry.msgstr) != PARAGRAPH:
+            problems.append(f"{page}: the translation parses as {blocks(entry.msgstr)}, not one paragraph "
+                            f"(Sphinx would show the English) in {entry.msgstr[:60]!r}")
         if emphasis(entry.msgid) != emphasis(entry.msgstr):
             problems.append(f"{page}: emphasis (em, strong, stray *) {emphasis(entry.msgid)} became "
                             f"{emphasis(entry.msgstr)} in {entry.msgstr[:60]!r}")
@@ -194,6 +223,10 @@ def test_the_checks_catch_what_they_are_for():
     assert numbers("cosine 0.87 with 1,000 items") - numbers("코사인 0.78, 아이템 1,000개")
     assert emphasis("ask *which are alike?*. This") != emphasis("*무엇이 비슷한가?*를 묻는다")
     assert emphasis("ask *which are alike?*. This") == emphasis("*무엇이 비슷한가?* 하는 질문")
+    assert emphasis("**only through $AB^\\top$**:") == emphasis("**오직 $AB^\\top$** 하나")
+    assert emphasis("**only through $AB^\\top$**:") != emphasis("**오직 $AB^\\top$**을 통해")
+    assert blocks("1\\. 배포") == PARAGRAPH != blocks("1. 배포")
+    assert blocks("첫 문단.\n\n둘째 문단.") != PARAGRAPH
 
 
 def test_glossary_page_lists_every_term():
