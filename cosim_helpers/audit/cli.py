@@ -155,7 +155,7 @@ def _parser():
                    help="item factors of other trained runs of the same model (other seeds): reports how much "
                         "their top neighbours agree with Q's")
     p.add_argument("--rebalance", metavar="OUT.npz",
-                   help="write these scores in the gauge the declared objective picks (arrays P and Q); longer "
+                   help="write factors with the same scores in the gauge the declared objective picks (arrays P and Q); longer "
                         "training moves toward that gauge and also changes the scores")
     p.add_argument("--top", type=int, default=10, help="neighbours compared per query (default 10)")
     p.add_argument("--samples", type=int, default=1000, help="query rows sampled per side (default 1000)")
