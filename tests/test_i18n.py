@@ -138,7 +138,11 @@ def _forms(term):
     return [term["en"], *term.get("forms", [])]
 
 
+CODE = re.compile(r"`[^`]*`")
+
+
 def _mentions(term, text):
+    text = CODE.sub(" ", text)      # `users.npy` or `cosim_helpers.training` names no term
     return any(re.search(rf"(?<![\w-]){re.escape(f)}(?![\w])", text, re.IGNORECASE) for f in _forms(term))
 
 
@@ -217,6 +221,7 @@ def test_the_checks_catch_what_they_are_for():
     assert glossary_problems("a common kind of regularisation", "흔한 종류의 정규화")
     assert not glossary_problems("a common kind of regularisation", "흔한 종류의 규제")
     assert not glossary_problems("regularisation is not normalisation", "규제는 정규화가 아니다")
+    assert not glossary_problems("load `users.npy`", "`users.npy`를 읽습니다")
     assert maths("loss $L_1$ and $D$") != maths("손실 $L_1$")
     assert roles("see {doc}`04_objective1`") != roles("{doc}`05_objective2` 참고")
     assert roles("{ref}`the exercise <ex-1>`") == roles("{ref}`앞 연습문제 <ex-1>`")
