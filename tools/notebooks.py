@@ -9,6 +9,15 @@ reads), and from there
   with nbval's rules against the cached execution,
 * ``execute`` copies the fresh outputs back into ``book/*.ipynb``.
 
+The exercises' solution code runs in that same execution: each chapter is
+executed with its reader notebook's solution cells appended (reader/book/,
+``tools/reader_notebooks.py``; every solution comes after every chapter cell,
+so this is what a student who runs the notebook to its end runs), and the
+cache keeps two records of it: the chapter alone, which the book and nbval
+read, and the chapter with its solutions, which the solution tests read
+(:func:`solutions_run`). A solution that raises fails the build, and no
+notebook runs a second time to check its solutions.
+
 The cache is keyed by the code cells, so a change to the package would not
 invalidate it: a fingerprint of everything the notebooks import besides their
 own code (``cosim_helpers/``, ``data/``, ``requirements.txt``) and of the
@@ -39,19 +48,21 @@ Usage (see the Makefile)::
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
-import logging
 import os
 import platform
 import shutil
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
+READER = ROOT / "reader"
 CACHE = ROOT / "_build" / ".jupyter_cache"
 FINGERPRINT = CACHE.parent / "package.sha256"
 #: What the notebooks import besides their own cells: a change here re-executes them.
@@ -105,23 +116,70 @@ def cached_notebook(path: Path):
     return merged
 
 
+def solution_cells(path: Path) -> list:
+    """The solution code cells of chapter ``path``'s reader notebook, without outputs (none if it has none)."""
+    reader = READER / path.relative_to(ROOT)
+    if not reader.is_file():
+        return []
+    cells = [copy.deepcopy(c) for c in nbformat.read(reader, as_version=4).cells
+             if c.cell_type == "code" and "solution" in c.metadata.get("tags", [])]
+    for cell in cells:
+        cell.outputs, cell.execution_count = [], None
+    return cells
+
+
+def with_solutions(nb, path: Path):
+    """``nb`` (chapter ``path``) with its reader notebook's solution cells appended, as a student runs it."""
+    full = copy.deepcopy(nb)
+    full.cells += solution_cells(path)
+    return full
+
+
+def solutions_run(path: Path):
+    """The cached execution of chapter ``path`` with its solutions appended, or None if it is not cached."""
+    cache = _open_cache()
+    full = with_solutions(nbformat.read(path, as_version=4), path)
+    try:
+        _, merged = cache.merge_match_into_notebook(full)
+    except KeyError:
+        return None
+    return merged
+
+
+def _execute(path: Path):
+    """Run chapter ``path`` and then its solutions in one kernel (in a worker process)."""
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    os.environ.update(KERNEL_ENV)  # the kernel inherits it
+    full = with_solutions(nbformat.read(path, as_version=4), path)
+    result = single_nb_execution(full, cwd=str(path.parent), timeout=TIMEOUT, allow_errors=False)
+    print(f"notebooks: {path.name} {'failed' if result.err else 'executed'} in {result.time:.0f} s", flush=True)
+    return result.nb, result.time, result.exc_string
+
+
 def fill_cache(paths: list[Path]) -> None:
-    """Execute every notebook in ``paths`` that is not cached, two at a time.
+    """Execute every notebook in ``paths`` that is not cached (with its solutions), two at a time.
 
     Raises SystemExit with the failing notebook's traceback when one fails.
     """
-    from jupyter_cache.executors import load_executor
+    from jupyter_cache.base import CacheBundleIn
 
     current = fingerprint()
-    if not cache_is_current() and CACHE.exists():
-        print("notebooks: the package changed since the last execution; emptying the cache", flush=True)
-        shutil.rmtree(CACHE)
+    previous = {}
+    if CACHE.exists():
+        # The last run's times order this one: the longest chapters start first, so both workers stay busy.
+        previous = {Path(r.uri).name: r.data.get("execution_seconds", 0)
+                    for r in _open_cache().list_cache_records()}
+        if not cache_is_current():
+            print("notebooks: the package changed since the last execution; emptying the cache", flush=True)
+            shutil.rmtree(CACHE)
     cache = _open_cache()
     todo = []
     for path in paths:
         nb = nbformat.read(path, as_version=4)
         try:
             cache.match_cache_notebook(nb)
+            cache.match_cache_notebook(with_solutions(nb, path))
         except KeyError:
             todo.append(path)
     FINGERPRINT.parent.mkdir(parents=True, exist_ok=True)
@@ -129,25 +187,24 @@ def fill_cache(paths: list[Path]) -> None:
         print(f"notebooks: all {len(paths)} executions are cached", flush=True)
         FINGERPRINT.write_text(current + "\n")
         return
-    print(f"notebooks: executing {len(todo)} of {len(paths)} (two at a time): "
+    print(f"notebooks: executing {len(todo)} of {len(paths)} with their solutions (two at a time): "
           + ", ".join(p.name for p in todo), flush=True)
-    for record in cache.list_project_records():
-        cache.remove_nb_from_project(record.pk)
-    # Later chapters run longest: start them first so that both workers stay busy.
-    for path in sorted(todo, reverse=True):
-        cache.add_nb_to_project(str(path))
-    logger = logging.getLogger("notebooks")
-    logging.basicConfig(level=logging.INFO, format="notebooks: %(message)s", stream=sys.stdout)
-    os.environ.update(KERNEL_ENV)  # the kernels inherit it
+    todo.sort(key=lambda p: (previous.get(p.name, 0), p.name), reverse=True)
     start = time.perf_counter()
-    executor = load_executor("local-parallel", cache=cache, logger=logger)
-    result = executor.run_and_cache(timeout=TIMEOUT, allow_errors=False)
-    failed = list(result.errored)
+    failed = []
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        for path, (full, seconds, error) in zip(todo, pool.map(_execute, todo)):
+            if error:
+                failed.append(path.name)
+                print(f"\n--- {path.relative_to(ROOT)} failed ---\n{error}", file=sys.stderr)
+                continue
+            chapter = copy.deepcopy(full)
+            chapter.cells = full.cells[:len(full.cells) - len(solution_cells(path))]
+            data = {"execution_seconds": seconds}
+            for nb, uri in ((chapter, path), (full, f"{path}#solutions")):
+                cache.cache_notebook_bundle(CacheBundleIn(nb, uri, data=data), check_validity=False, overwrite=True)
     if failed:
-        for record in cache.list_project_records():
-            if record.traceback:
-                print(f"\n--- {record.uri} failed ---\n{record.traceback}", file=sys.stderr)
-        raise SystemExit(f"notebooks: execution failed: {', '.join(map(str, failed))}")
+        raise SystemExit(f"notebooks: execution failed: {', '.join(failed)}")
     print(f"notebooks: executed in {time.perf_counter() - start:.0f} s", flush=True)
     FINGERPRINT.write_text(current + "\n")
 
