@@ -113,3 +113,29 @@ def test_numerical_environment_is_part_of_the_fingerprint(monkeypatch):
     before = notebooks.fingerprint()
     monkeypatch.setattr(notebooks, "KERNEL_ENV", {**notebooks.KERNEL_ENV, "OMP_NUM_THREADS": "2"})
     assert notebooks.fingerprint() != before
+
+
+def test_solutions_run_after_their_chapter_and_a_failing_one_fails_the_build(tmp_path, monkeypatch):
+    """The build runs a chapter's reader solutions after it, in its kernel; the book's record stays the chapter."""
+    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
+    monkeypatch.setattr(notebooks, "READER", tmp_path / "reader")
+    monkeypatch.setattr(notebooks, "CACHE", tmp_path / "cache")
+    monkeypatch.setattr(notebooks, "FINGERPRINT", tmp_path / "package.sha256")
+    chapter = tmp_path / "book" / "x.ipynb"
+    (tmp_path / "reader" / "book").mkdir(parents=True)
+    chapter.parent.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 20")]), chapter)
+
+    def solution(source):
+        cell = nbformat.v4.new_code_cell(source, metadata={"tags": ["solution"]})
+        reader = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 20"), cell])
+        nbformat.write(reader, tmp_path / "reader" / "book" / "x.ipynb")
+
+    solution("print(x + 1)")
+    notebooks.fill_cache([chapter])
+    assert len(notebooks.cached_notebook(chapter).cells) == 1
+    ran = notebooks.solutions_run(chapter).cells
+    assert ran[-1].outputs[0].text == "21\n"
+    solution("raise ValueError('a broken solution')")
+    with pytest.raises(SystemExit, match="x.ipynb"):
+        notebooks.fill_cache([chapter])
