@@ -174,6 +174,23 @@ def test_axe_dark(dark):
     _audit(name, page, "dark")
 
 
+#: The Korean edition (issue 23) is built from the same templates; what translation changes (the
+#: page language, translated labels and link texts, Hangul line breaking) is audited on three pages:
+#: the landing page, a chapter of theorems and maths, and a chapter of tables, code and commands.
+PAGES_KO = ["ko/index", "ko/book/05_objective2", "ko/book/09_audit"]
+
+
+@pytest.fixture(scope="module", params=PAGES_KO)
+def light_ko(request, audited_browser, offline_page, site):
+    yield from _load(request, offline_page, site, "light")
+
+
+def test_axe_korean_edition(light_ko):
+    name, page = light_ko
+    assert page.evaluate("document.documentElement.lang") == "ko"
+    _audit(name, page, "light-ko")
+
+
 #: Elements that must never be cut off. Code and outputs must fit the column (they wrap); display
 #: maths and tables may instead scroll inside their own box. Scrolling of the page's layout boxes
 #: (the whole article) does not count: a reader does not see that a line goes on.
@@ -249,7 +266,7 @@ def test_images_have_meaningful_alt_text(light):
 
 def test_allowlist_entries_are_all_used():
     """Every allow-list entry still matches a violation somewhere (else it hides nothing: remove it)."""
-    if set(RESULTS) != {"light", "dark"} or any(len(RESULTS[m]) != len(PAGES) for m in RESULTS):
+    if any(len(RESULTS.get(m, ())) != len(PAGES) for m in ("light", "dark")):
         pytest.skip("needs the full audit of every page in both modes in the same run")
     entries = load_allowlist()
     used = set()
