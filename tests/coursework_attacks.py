@@ -452,12 +452,18 @@ def _forged(namespace, cases, arrays, seconds, cells=()):
 _main.call_cases = _forged
 '''
 
-INSTALLED_REFERENCE = '''import importlib, sys
+PLANTED_REFERENCE = '''import importlib, sys
 sys.path[:] = [p for p in sys.path if not p.startswith("/opt/course")]
 for _name in [m for m in sys.modules if m.startswith("cosim" + "_helpers")]:
     del sys.modules[_name]
-sys.path.insert(0, "{site}")
-_reference = getattr(importlib.import_module("cosim" + "_helpers.similarity"), "cosine" + "_similarity")
+_reference = None
+for _path, _module in (("{site}", "{name}"), ("{zip}", "cosim" + "_helpers"), ("{lib}", "{name}")):
+    sys.path.insert(0, _path)
+    try:
+        _reference = getattr(importlib.import_module(_module + ".similarity"), "cosine" + "_similarity")
+        break
+    except ImportError:
+        pass
 def cosine_rows(E):
     return _reference(E)
 '''

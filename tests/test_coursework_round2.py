@@ -13,6 +13,7 @@ import os
 import platform
 import runpy
 import shutil
+import sys
 import threading
 import time
 from pathlib import Path
@@ -339,27 +340,89 @@ def test_kernel_keyring_calls_are_refused_in_every_sandbox():
     assert _sandboxed(code) == "-1 1", "add_key must fail with EPERM"
 
 
-def test_an_installed_copy_of_the_package_is_poisoned_too(released, tmp_path, monkeypatch, capsys):
-    """After ``pip install .`` the package sits in the mounted site-packages; the grader covers it."""
-    prefix = tmp_path / "prefix"
-    site = prefix / "lib" / "python3.11" / "site-packages"
-    site.mkdir(parents=True)
+@pytest.fixture
+def planted():
+    """Renamed copies of the course package inside the grader's environment (removed afterwards).
+
+    A folder and a zip in the venv's site-packages (what ``pip install .`` or a copied wheel leaves,
+    under a name no syntax check knows) and a wheel and a folder elsewhere in the environment. The
+    names are unique, so a test running beside this one never imports them.
+    """
+    import sysconfig
+    import uuid
+    import zipfile
+
     import cosim_helpers
 
-    shutil.copytree(Path(cosim_helpers.__file__).parent, site / "cosim_helpers",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    for p in [prefix, *prefix.rglob("*")]:
-        p.chmod(0o755 if p.is_dir() else 0o644)
-    roots = sandbox._python_roots()
-    monkeypatch.setattr(sandbox, "_python_roots", lambda: [*roots, str(prefix)])
+    name = f"cosim_planted_{uuid.uuid4().hex[:8]}"
+    site = Path(sysconfig.get_paths()["purelib"])
+    source = Path(cosim_helpers.__file__).parent
+    made = {"folder": site / name, "zip": site / f"{name}.zip", "wheel": Path(sys.prefix) / "share" / f"{name}.whl",
+            "lib": Path(sys.prefix) / "lib" / name}
+    try:
+        for key in ("folder", "lib"):
+            shutil.copytree(source, made[key], ignore=shutil.ignore_patterns("__pycache__"))
+        for key in ("zip", "wheel"):
+            made[key].parent.mkdir(parents=True, exist_ok=True)
+            with zipfile.ZipFile(made[key], "w") as archive:
+                for path in source.rglob("*.py"):
+                    archive.write(path, f"cosim_helpers/{path.relative_to(source)}")
+        for path in made.values():
+            for p in [path, *(path.rglob("*") if path.is_dir() else [])]:
+                p.chmod(0o755 if p.is_dir() else 0o644)
+        yield name, made
+    finally:
+        for path in made.values():
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+
+
+_SEARCH = """import json, os, sys, zipfile
+planted = {planted!r}
+roots = sorted({{sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(sys.executable)), *sys.path}} - {{""}})
+found = [p for p in planted if os.path.exists(p)]
+for root in roots:
+    for folder, dirs, files in os.walk(root):
+        for f in files:
+            path = os.path.join(folder, f)
+            try:
+                if f.endswith((".zip", ".whl", ".egg")) and any("cosim" in n for n in zipfile.ZipFile(path).namelist()):
+                    found.append(path)
+                elif f.endswith(".py") and b"def cosine_similarity(" in open(path, "rb").read():
+                    found.append(path)
+            except (OSError, zipfile.BadZipFile):
+                pass
+print(json.dumps(sorted(set(found))))
+"""
+
+
+def test_no_copy_of_the_course_package_is_in_the_sandbox_under_any_name(planted):
+    """Issue 20, item 6: only the standard library and the allowed distributions are mounted.
+
+    The sandbox searches everything it can see of the environment (prefixes, ``sys.path``) for
+    the package's source and for archives holding it; the grader's environment with the planted
+    copies mounted whole (the Otter route, and the runner before) finds them: the search can fail.
+    """
+    _, made = planted
+    code = _SEARCH.format(planted=[str(p) for p in made.values()])
+    assert json.loads(_sandboxed(code).splitlines()[-1]) == []
+    whole = _sandboxed(code.replace("for root in roots:", "for root in []:"), whole_environment=True)
+    assert set(json.loads(whole.splitlines()[-1])) == {str(p) for p in made.values()}
+
+
+def test_a_planted_copy_of_the_package_cannot_be_imported_by_a_graded_task(released, tmp_path, planted, capsys):
+    """End to end: the forbidden reference, imported from a renamed copy (a folder, a zip), earns nothing."""
+    name, made = planted
     root = _copy_course(released, tmp_path)
     inbox = tmp_path / "inbox"
     (inbox / "mal" / "ps1").mkdir(parents=True)
-    nb = attacks.replace(attacks.load(ADA), "ps1-t1-cosine", attacks.INSTALLED_REFERENCE.format(site=site))
+    nb = attacks.replace(attacks.load(ADA), "ps1-t1-cosine", attacks.PLANTED_REFERENCE.format(
+        name=name, site=made["folder"].parent, zip=made["zip"], lib=made["lib"].parent))
     (inbox / "mal" / "ps1" / "ps1.ipynb").write_text(json.dumps(nb))
     course.collect(inbox, root)
     problems = course.autograde(root, seed=SEED)
-    assert ("mal", "1.1", "forbidden_call") in {(p.student_id, p.task, p.kind) for p in problems}, problems
+    with course.export(root)[1].open(newline="") as fh:
+        tasks = {r["task"]: float(r["score"]) for r in csv.DictReader(fh) if r["student_id"] == "mal"}
+    assert tasks == {"1.1": 0.0, "1.2": 2.0, "1.3": 2.0, "1.4": 2.0}, (tasks, problems)
     capsys.readouterr()
 
 
@@ -450,3 +513,62 @@ def test_a_resubmission_turning_a_folder_into_a_file_is_one_problem(tmp_path, ca
     assert ("mal", "conflict") in {(p.student_id, p.kind) for p in problems}
     assert (root / "submitted" / "ada" / "ps1" / "extra.txt").read_text() == "new"
     capsys.readouterr()
+
+
+# --------------------------------------------------------------------------- 7., 8. per sandbox
+
+
+_MEMORY_HOGS = """import os, time
+for _ in range(2):
+    os.fork()  # 4 processes
+os.setsid()
+block = bytearray(400 << 20)
+for i in range(0, len(block), 4096):
+    block[i] = 1
+time.sleep(20)
+"""
+
+_CPU_HOGS = """import os, time
+for _ in range(8):  # eight busy processes, each in a session of its own, orphaned by a double fork
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork():
+            os._exit(0)
+        while True:
+            pass
+time.sleep(25)  # the graded program itself waits, as a runner would
+"""
+
+
+def test_the_watchdog_stops_a_sandbox_whose_processes_together_pass_the_memory_cap():
+    """Issue 20, item 8: four processes of 400 MB, each far under its own 3 GB, 1.6 GB together."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")
+    limits = grading.Limits(wall=30, total_memory=1 << 30)
+    result = sandbox.run([sys.executable, "-I", "-c", _MEMORY_HOGS], {}, limits=limits)
+    assert result.stopped == "memory" and not result.timed_out, result
+    assert result.seconds < 15
+
+
+def test_the_watchdog_stops_a_sandbox_whose_orphaned_processes_together_pass_the_cpu_cap():
+    """Issue 20, items 7 and 8: eight busy setsid orphans, each under its own 20 s CPU limit."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")
+    limits = grading.Limits(wall=30, cpu=20, total_cpu=3)
+    result = sandbox.run([sys.executable, "-I", "-c", _CPU_HOGS], {}, limits=limits)
+    assert result.stopped == "cpu" and not result.timed_out, result
+    assert result.seconds < 20
+    assert sandbox.tree_usage(os.getpid())[2] >= 1  # the measure sees this process itself
+
+
+def test_a_sandbox_stopped_by_the_watchdog_is_that_tasks_limit_problem(monkeypatch, tmp_path):
+    lay = grading.layout(COURSEWORK, "ps1", COURSEWORK / "source" / "ps1" / "ps1.ipynb")
+    sub = grading.read_submission(lay, "mal", ADA)
+    cases = grading.make_cases(lay, "1.1", SEED)
+    job = grading.Job(lay, sub, "1.1", cases, grading.encode_cases(cases))
+    for stopped, words in (("memory", "3 GB of memory"), ("cpu", "60 s of CPU time")):
+        monkeypatch.setattr(sandbox, "run", lambda *a, stopped=stopped, **k: sandbox.Result(
+            -9, b"", b"", 0, 1.0, stopped=stopped))
+        result = grading.run_task(job, tmp_path, grading.Limits())
+        assert (result.kind, result.score, result.wall_limit) == ("limit", 0.0, False)
+        assert result.message == f"grading task 1.1 was stopped: its processes together used more than {words}"

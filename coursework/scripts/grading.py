@@ -720,13 +720,11 @@ def run_task(job: Job, work: Path, limits: Limits, *, slot: int = 0, use_sandbox
         if use_sandbox:
             binds = {str(package): sandbox.PACKAGE_DIR, str(SCRIPTS / "runner.py"): f"{sandbox.RUNNER_DIR}/runner.py",
                      str(bundle): sandbox.BUNDLE_DIR}
-            # an installed (non-editable) copy in the mounted environment is covered by the poisoned one
-            covers = [(str(package / "cosim_helpers"), installed) for installed in sandbox.installed_copies("cosim_helpers")]
             for font in (mpl.glob("fontlist-*.json") if mpl else []):
                 binds[str(font)] = f"/tmp/mpl/{font.name}"
             command = [sys.executable, "-I", f"{sandbox.RUNNER_DIR}/runner.py", sandbox.BUNDLE_DIR, "{answers_fd}",
                        str(limits.call), sandbox.PACKAGE_DIR, deadline]
-            result = sandbox.run(command, binds, limits=limits, slot=slot, covers=covers)
+            result = sandbox.run(command, binds, limits=limits, slot=slot)
         else:
             tmp = bundle.parent / (bundle.name + "-tmp")
             tmp.mkdir()
@@ -739,6 +737,11 @@ def run_task(job: Job, work: Path, limits: Limits, *, slot: int = 0, use_sandbox
     finally:
         shutil.rmtree(bundle, ignore_errors=True)
     points = lay.points[task]
+    if result.stopped:  # the watchdog: all the sandbox's processes together, not one of them
+        cap = (f"{limits.total_memory / (1 << 30):g} GB of memory" if result.stopped == "memory" else
+               f"{limits.total_cpu if limits.total_cpu is not None else limits.cpu:g} s of CPU time")
+        return TaskResult(task, 0.0, points, "limit", f"grading task {task} was stopped: its processes together "
+                          f"used more than {cap}", result.seconds, printed=result.output_bytes, log=result.output)
     if result.timed_out:
         return TaskResult(task, 0.0, points, "timeout",
                           f"grading task {task} was stopped after the {limits.wall:g} s limit for the whole run "

@@ -333,7 +333,8 @@ def otter_run(autograder: Path, submission: Path, *, use_sandbox: bool = True,
                 binds["/etc/hosts"] = "/etc/hosts"
             command = [sys.executable, "-I", "-m", "otter", "run", "--no-logo", "-a", "/grade/autograder.zip",
                        "-o", "/grade/results", f"/grade/{name}"]
-            result = sandbox.run(command, binds, limits=limits, slot=slot, writable={str(out): "/grade/results"})
+            result = sandbox.run(command, binds, limits=limits, slot=slot, writable={str(out): "/grade/results"},
+                                 whole_environment=True)
         else:
             command = [sys.executable, "-m", "otter", "run", "--no-logo", "-a", str(autograder), "-o", str(out),
                        str(submission)]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import os
 import platform
+import re
 import shutil
 import signal
 import struct
@@ -53,6 +54,10 @@ class Limits:
     processes: int = 16         #: processes and threads of the sandbox uid (RLIMIT_NPROC)
     output: int = 64 << 10      #: bytes of printed output kept (the rest is counted and dropped)
     answers: int = 64 << 20     #: bytes of answers read back (more: the run fails)
+    #: bytes of resident memory of all the sandbox's processes together (the watchdog stops it)
+    total_memory: int = 3 << 30
+    #: seconds of CPU time of all the sandbox's processes together (None: ``cpu``; the watchdog)
+    total_cpu: float | None = None
 
 
 @dataclass
@@ -67,6 +72,7 @@ class Result:
     timed_out: bool = False
     answers_too_large: bool = False
     notes: list[str] = field(default_factory=list)
+    stopped: str = ""           #: "memory" or "cpu": the watchdog stopped the sandbox at a total cap
 
 
 RUNNER_DIR = "/opt/grader"
@@ -80,7 +86,11 @@ def mode() -> str:
 
 
 def _python_roots() -> list[str]:
-    """Folders the sandboxed Python needs: the interpreter's prefix(es), read-only."""
+    """Folders of the whole Python environment (prefixes): what the Otter route mounts read-only.
+
+    Otter's kernel needs Jupyter and everything else installed; the nbgrader route's runner gets
+    only :func:`python_view`.
+    """
     roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
     roots.add(os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))))
     # the venv's own folder if sys.executable is a symlink out of it
@@ -90,36 +100,127 @@ def _python_roots() -> list[str]:
     return [r for r in keep if not any(r != o and r.startswith(o + "/") for o in keep)]
 
 
-#: Where an installed package can live under an environment's prefix (pip, Debian, pyenv, conda).
-_SITE_PATTERNS = ("lib*/python3*/site-packages", "lib*/python3*/dist-packages", "local/lib*/python3*/*-packages",
-                  "lib/site-packages")
+#: The distributions a student's code may import when graded (with everything they require): the
+#: numerical libraries the problem sets and the course package use. Nothing else installed in the
+#: environment is visible in the sandbox (not Jupyter, not the course package's installed copy).
+SANDBOX_DISTRIBUTIONS = ("numpy", "scipy", "matplotlib", "sympy", "autograd")
+
+#: Where an installed package can live (pip, Debian, pyenv, conda): every such folder under the
+#: environment's prefixes and under ``/usr`` (mounted whole) is replaced by an empty one in the
+#: sandbox, except the allowed distributions' own entries.
+_SITE_PATTERNS = ("lib*/python3*/site-packages", "lib*/python3*/dist-packages", "lib*/python3/dist-packages",
+                  "local/lib*/python3*/*-packages", "lib/site-packages")
 
 
-def installed_copies(package: str, roots: tuple[str, ...] | None = None) -> list[str]:
-    """Every folder ``<site-packages>/<package>`` under the mounted Python roots (see :func:`_python_roots`).
+@dataclass(frozen=True)
+class PythonView:
+    """What the runner's sandbox mounts of the Python environment (see :func:`python_view`)."""
 
-    After a non-editable install (``pip install .``, what ``binder/postBuild`` does) the course
-    package is in the environment's site-packages, which the sandbox mounts: the grader binds its
-    poisoned copy over each folder found here, so that no import path reaches an unpoisoned one.
-    """
-    roots = tuple(_python_roots()) if roots is None else roots
-    return _installed_copies(package, roots)
+    symlinks: tuple[tuple[str, str], ...]   #: (target, path): the interpreter's chain of symlinks
+    files: tuple[str, ...]                  #: read-only binds at the same path (interpreter, stdlib, ...)
+    empty: tuple[str, ...]                  #: site folders shown empty (a tmpfs)
+    allowed: tuple[str, ...]                #: entries of allowed distributions, bound into those folders
 
 
-@functools.lru_cache(maxsize=16)
-def _installed_copies(package: str, roots: tuple[str, ...]) -> list[str]:
+def _distribution_closure(names) -> list:
+    """The installed distributions ``names`` and everything they require (extras ignored)."""
+    import importlib.metadata as md
+
+    found, todo = {}, list(names)
+    while todo:
+        name = re.split(r"[ ;<>=!~\[(]", todo.pop(), maxsplit=1)[0].strip().lower().replace("_", "-")
+        if not name or name in found:
+            continue
+        try:
+            dist = md.distribution(name)
+        except md.PackageNotFoundError:
+            continue  # an optional dependency not installed here
+        found[name] = dist
+        todo += [r for r in dist.requires or [] if "extra ==" not in r]
+    return list(found.values())
+
+
+def _site_folders() -> set[str]:
+    """Every site folder (site-packages, dist-packages) under the prefixes, ``/usr`` and ``sys.path``."""
+    bases = {*_python_roots(), "/usr", "/usr/local", sys.base_prefix, sys.prefix}
     found = set()
-    for root in roots:
+    for base in bases:
         for pattern in _SITE_PATTERNS:
-            for site in Path(root).glob(pattern):
-                candidate = site / package
-                if candidate.is_dir() and not candidate.is_symlink():
-                    found.add(str(candidate))
-    for entry in sys.path:  # a site folder elsewhere under a root (a .pth line, PYTHONPATH)
-        candidate = Path(entry) / package
-        if entry and any(entry == r or entry.startswith(r + "/") for r in roots) and candidate.is_dir():
-            found.add(str(candidate))
-    return sorted(found)
+            found.update(os.path.realpath(p) for p in Path(base).glob(pattern) if p.is_dir())
+    for entry in sys.path:
+        if entry and re.search(r"[-_]packages(/|$)", entry) and os.path.isdir(entry):
+            found.add(os.path.realpath(entry))
+    return found
+
+
+@functools.lru_cache(maxsize=1)
+def python_view() -> PythonView:
+    """The parts of this Python environment the runner needs, and nothing else.
+
+    The interpreter (its symlinks, the ``pyvenv.cfg`` of a venv, ``libpython``), the standard
+    library, and the entries of the allowed distributions (:data:`SANDBOX_DISTRIBUTIONS` and what
+    they require) in their site folders; every site folder is otherwise empty. So no copy of the
+    course package is reachable under any name (an installed copy after ``pip install .``, a
+    renamed folder, a wheel or zip inside the environment): the only one is the poisoned copy the
+    grader binds at ``PACKAGE_DIR``.
+    """
+    symlinks, files = [], set()
+    path = os.path.abspath(sys.executable)
+    for _ in range(40):  # the venv's python -> python3 -> /prefix/bin/python3.11
+        if not os.path.islink(path):
+            break
+        target = os.readlink(path)
+        symlinks.append((target, path))
+        path = os.path.normpath(os.path.join(os.path.dirname(path), target))
+    files.add(path)
+    for cfg in (Path(sys.executable).parent / "pyvenv.cfg", Path(sys.executable).parent.parent / "pyvenv.cfg"):
+        if cfg.is_file():
+            files.add(str(cfg))
+    import sysconfig
+
+    libdir = sysconfig.get_config_var("LIBDIR") or ""
+    for name in (sysconfig.get_config_var("LDLIBRARY") or "", sysconfig.get_config_var("INSTSONAME") or ""):
+        if name and libdir and os.path.isfile(os.path.join(libdir, name)) and not libdir.startswith("/usr/"):
+            files.add(os.path.join(libdir, name))
+    # the base interpreter's standard library (with lib-dynload); in a venv, sysconfig's
+    # "platstdlib" is the venv's own lib folder, which holds its site-packages
+    files.add(os.path.realpath(os.path.dirname(os.__file__)))
+    for entry in sys.path:  # python311.zip, when there is one
+        if entry.endswith(".zip") and os.path.isfile(entry) and not re.search(r"[-_]packages/", entry):
+            files.add(os.path.realpath(entry))
+    empty = _site_folders()
+    allowed = set()
+    for dist in _distribution_closure(SANDBOX_DISTRIBUTIONS):
+        site = os.path.realpath(str(dist.locate_file("")))
+        empty.add(site)
+        for file in dist.files or []:
+            parts = Path(file).parts
+            if parts and parts[0] != ".." and not os.path.isabs(str(file)):
+                allowed.add(os.path.join(site, parts[0]))
+    allowed = {a for a in allowed if os.path.lexists(a) and not a.endswith((".pth", "/__pycache__"))}
+    # a site folder inside the standard library (pyenv's base site-packages) is emptied after it
+    return PythonView(tuple(symlinks), tuple(sorted(files)), tuple(sorted(empty)), tuple(sorted(allowed)))
+
+
+def _view_args(view: PythonView) -> list[str]:
+    """bwrap arguments mounting ``view`` (after the private /tmp, before the task's own binds)."""
+    args = []
+    for path in sorted({str(p) for mount in (*view.files, *view.empty, *view.allowed, *(s for _, s in view.symlinks))
+                        for p in Path(mount).parents if str(p) not in ("/", "/tmp", "/usr") and not
+                        str(p).startswith("/usr/")}):
+        args += ["--perms", "0755", "--dir", path]
+    for path in view.files:
+        args += ["--ro-bind", path, path]
+    for target, path in view.symlinks:
+        args += ["--symlink", target, path]
+    for path in view.empty:
+        args += ["--perms", "0755", "--tmpfs", path]
+    for path in view.allowed:
+        args += ["--ro-bind", path, path]
+    # an emptied site folder is read-only like the rest of the environment
+    for path in view.empty:
+        args += ["--remount-ro", path]
+    return args
 
 
 def seccomp_filter() -> bytes | None:
@@ -178,11 +279,12 @@ def environment(limits: Limits) -> dict[str, str]:
 
 
 def bwrap_command(command: list[str], binds: dict[str, str], *, limits: Limits, slot: int = 0,
-                  writable: dict[str, str] | None = None, covers: list[tuple[str, str]] = ()) -> list[str]:
+                  writable: dict[str, str] | None = None, whole_environment: bool = False) -> list[str]:
     """The ``bwrap`` command line running ``command`` with ``binds`` ({host path: sandbox path}) read-only.
 
-    ``covers``: (host path, sandbox path) pairs bound read-only last, over folders that exist
-    in the mounted environment (the poisoned package over each installed copy).
+    The Python environment is mounted as :func:`python_view` (the interpreter, the standard
+    library and the allowed numerical distributions), or whole with ``whole_environment`` (the
+    Otter route, whose kernel needs Jupyter).
     """
     bwrap = shutil.which("bwrap")
     if bwrap is None:
@@ -192,7 +294,8 @@ def bwrap_command(command: list[str], binds: dict[str, str], *, limits: Limits, 
     if mode() == "user":
         args += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
     args += _system_binds()
-    mounts = [(root, root) for root in _python_roots()] + list(binds.items())
+    roots = _python_roots() if whole_environment else []
+    mounts = [(root, root) for root in roots] + list(binds.items())
     parents = sorted({str(p) for _, inside in mounts + list((writable or {}).items())
                       for p in Path(inside).parents if str(p) not in ("/", "/tmp")})
     # The private /tmp first: everything bound below lands on top of it, so a Python
@@ -201,14 +304,15 @@ def bwrap_command(command: list[str], binds: dict[str, str], *, limits: Limits, 
              "--perms", "1777", "--dir", "/tmp/mpl"]
     for parent in parents:  # bwrap would create them 0700, unreadable for the sandbox's uid
         args += ["--perms", "0755", "--dir", parent]
-    for root, _ in mounts[:len(_python_roots())]:
-        args += ["--ro-bind", root, root]
+    if whole_environment:
+        for root in roots:
+            args += ["--ro-bind", root, root]
+    else:
+        args += _view_args(python_view())
     for host, inside in binds.items():
         args += ["--ro-bind", host, inside]
     for host, inside in (writable or {}).items():
         args += ["--bind", host, inside]
-    for host, inside in covers:
-        args += ["--ro-bind", host, inside]
     args += ["--clearenv"]
     for key, value in environment(limits).items():
         args += ["--setenv", key, value]
@@ -243,6 +347,65 @@ def _user_process_count() -> int:
     return count
 
 
+#: Seconds between two looks of the watchdog at a sandbox's processes.
+WATCH_INTERVAL = 0.2
+
+
+def tree_usage(root: int) -> tuple[int, float, int]:
+    """(resident bytes, CPU seconds, processes) of ``root`` and all its descendants, from ``/proc``.
+
+    Every process of a sandbox descends from its bwrap process, also after ``setsid`` or a double
+    fork: an orphan is adopted by the pid namespace's init, bwrap's child. The CPU time counts
+    each live process's own time and that of the children it has reaped (``cutime``, ``cstime``),
+    so nothing that ran is missed and nothing is counted twice. Resident memory is summed (pages
+    shared after a fork count for each process: a stricter measure, never a looser one).
+    """
+    kids: dict[int, list[int]] = {}
+    usage: dict[int, tuple[int, float]] = {}
+    ticks, page = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                data = fh.read()
+        except OSError:
+            continue  # ended meanwhile
+        fields = data[data.rindex(b")") + 2:].split()
+        pid, ppid = int(entry), int(fields[1])
+        kids.setdefault(ppid, []).append(pid)
+        usage[pid] = (int(fields[21]) * page, sum(int(f) for f in fields[11:15]) / ticks)
+    memory, cpu, count, todo = 0, 0.0, 0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in usage:
+            memory, cpu, count = memory + usage[pid][0], cpu + usage[pid][1], count + 1
+        todo += kids.get(pid, [])
+    return memory, cpu, count
+
+
+def _watchdog(proc, limits: Limits, state: dict, kill) -> threading.Thread:
+    """Stop the sandbox when its processes together pass ``limits.total_memory`` or ``total_cpu``.
+
+    RLIMIT_AS and RLIMIT_CPU count per process; without a cgroup the grader can delegate (a
+    container with cgroup v1, say), this trusted thread enforces the caps per sandbox.
+    """
+    cpu_cap = limits.total_cpu if limits.total_cpu is not None else limits.cpu
+
+    def watch():
+        while proc.poll() is None and not state["killed"]:
+            memory, cpu, _ = tree_usage(proc.pid)
+            if memory > limits.total_memory or cpu > cpu_cap:
+                state["stopped"] = "memory" if memory > limits.total_memory else "cpu"
+                kill()
+                return
+            time.sleep(WATCH_INTERVAL)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
 def _reader(stream, keep: int, sink: list, counter: list, stop_at: int | None = None, on_overflow=None):
     def read():
         while True:
@@ -263,7 +426,7 @@ def _reader(stream, keep: int, sink: list, counter: list, stop_at: int | None = 
 
 
 def run(command: list[str], binds: dict[str, str], *, limits: Limits = Limits(), slot: int = 0,
-        sandbox: bool = True, writable: dict[str, str] | None = None, covers: list[tuple[str, str]] = ()) -> Result:
+        sandbox: bool = True, writable: dict[str, str] | None = None, whole_environment: bool = False) -> Result:
     """Run ``command`` (its argument ``{answers_fd}`` is replaced by the answers pipe's fd number).
 
     ``binds`` maps host paths to the paths the command sees; without the sandbox the command must
@@ -274,7 +437,8 @@ def run(command: list[str], binds: dict[str, str], *, limits: Limits = Limits(),
     command = [part.replace("{answers_fd}", str(write_fd)) for part in command]
     fds = [write_fd]
     if sandbox:
-        argv = bwrap_command(command, binds, limits=limits, slot=slot, writable=writable, covers=covers)
+        argv = bwrap_command(command, binds, limits=limits, slot=slot, writable=writable,
+                             whole_environment=whole_environment)
         program = seccomp_filter()
         if program is None:
             index = argv.index("--seccomp")
@@ -297,7 +461,7 @@ def run(command: list[str], binds: dict[str, str], *, limits: Limits = Limits(),
                             close_fds=True)
     for fd in fds:
         os.close(fd)
-    state = {"killed": False, "too_large": False}
+    state = {"killed": False, "too_large": False, "stopped": ""}
 
     def kill():
         if not state["killed"]:
@@ -315,6 +479,7 @@ def run(command: list[str], binds: dict[str, str], *, limits: Limits = Limits(),
     readers = [_reader(proc.stdout, limits.output, out_chunks, out_count),
                _reader(os.fdopen(read_fd, "rb"), limits.answers + 1, ans_chunks, ans_count,
                        stop_at=limits.answers, on_overflow=overflow)]
+    watchdog = _watchdog(proc, limits, state, kill)
     timed_out = False
     try:
         proc.wait(timeout=limits.wall)
@@ -327,11 +492,11 @@ def run(command: list[str], binds: dict[str, str], *, limits: Limits = Limits(),
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-    for thread in readers:
+    for thread in [*readers, watchdog]:
         thread.join(timeout=5)
     return Result(returncode=proc.returncode, answers=b"".join(ans_chunks), output=b"".join(out_chunks),
                   output_bytes=out_count[0], seconds=time.monotonic() - start, timed_out=timed_out,
-                  answers_too_large=state["too_large"])
+                  answers_too_large=state["too_large"], stopped=state["stopped"])
 
 
 def check(limits: Limits = Limits()) -> str:
