@@ -150,6 +150,48 @@ def test_collect_caps_the_size_of_a_submission(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- 10. formulas in reports
 
 
+def test_collect_refuses_a_hard_link_in_the_inbox(tmp_path):
+    """Fresh eyes: a hard link (an archive unpacked by hand can make one) to the instructor's solutions."""
+    root = _course(tmp_path)
+    inbox = tmp_path / "inbox"
+    (inbox / "m07" / "ps1").mkdir(parents=True)
+    os.link(root / "source" / "ps1" / "ps1.ipynb", inbox / "m07" / "ps1" / "ps1.ipynb")
+    (inbox / "m08").mkdir()
+    os.link(root / "source" / "ps1" / "ps1.ipynb", inbox / "m08_ps1.ipynb")  # the flat layout
+    (inbox / "m08_ps1.ipynb").chmod(0o644)
+    problems = _collect(inbox, root)
+    assert _submitted(root) == {}
+    details = " ".join(p.detail for p in problems)
+    assert details.count("hard link") == 1 and ("m07", "refused_file") in {(p.student_id, p.kind) for p in problems}
+    assert ("m08", "unknown_notebook") in {(p.student_id, p.kind) for p in problems}
+
+
+def test_a_notebook_that_cannot_be_read_gets_a_feedback_page_saying_why(released, tmp_path, monkeypatch, capsys):
+    """Issue 21, instructors: an unreadable notebook got no feedback page, only a row in problems.csv."""
+    root = _copy_course(released, tmp_path)
+    inbox = tmp_path / "inbox"
+    for student, data in (("ada", ADA.read_bytes()), ("bad", b'{"cells": [1]'), ("odd", b"[]")):
+        (inbox / student / "ps1").mkdir(parents=True)
+        (inbox / student / "ps1" / "ps1.ipynb").write_bytes(data)
+    (inbox / "gone" / "ps1").mkdir(parents=True)
+    (inbox / "gone" / "ps1" / "notes.txt").write_text("no notebook")
+    course.collect(inbox, root)
+    _canned(monkeypatch)
+    for _ in range(2):  # the second run must not call it a removed grade
+        problems = course.autograde(root, use_sandbox=False, seed=SEED)
+    assert not [p for p in problems if p.kind == "grade_removed"]
+    course.feedback(root)
+    for student, words in (("bad", "is not valid JSON"), ("odd", "is not a notebook"), ("gone", "no ps1.ipynb")):
+        page = (root / "feedback" / student / "ps1" / "ps1.html").read_text()
+        assert "Score: 0 / 9</b> (not graded" in page and words in page, page
+        assert "not graded: see the notes below" in page
+    assert "(graded: ps1.ipynb)" in (root / "feedback" / "ada" / "ps1" / "ps1.html").read_text()
+    with course.export(root)[0].open(newline="") as fh:
+        assert {r["student_id"]: r["score"] for r in csv.DictReader(fh)} == {
+            "ada": "9.0", "bad": "0.0", "odd": "0.0", "gone": "0.0"}
+    capsys.readouterr()
+
+
 def test_problems_csv_never_starts_a_cell_with_a_formula(tmp_path):
     root = _course(tmp_path)
     inbox = tmp_path / "inbox"

@@ -283,11 +283,13 @@ MAX_CODE = 1 << 20
 
 
 def read_regular(path: Path, limit: int = MAX_NOTEBOOK) -> bytes:
-    """The bytes of a regular file that is not a symlink, at most ``limit`` of them, else ValueError.
+    """The bytes of a regular file that is not a symlink or a hard link, at most ``limit`` of them, else ValueError.
 
     Opened with ``O_NOFOLLOW | O_NONBLOCK`` and checked with ``fstat`` on the open file, so that
     a symlink (planted in an inbox), a FIFO (which would block forever), a device or a folder is
     refused without being followed or waited on, whatever the path looked like a moment before.
+    A file with more than one name (``st_nlink > 1``) is refused too: a hard link planted in an
+    inbox (by an archive unpacked by hand) could be the instructor's solutions.
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
@@ -297,6 +299,8 @@ def read_regular(path: Path, limit: int = MAX_NOTEBOOK) -> bytes:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise ValueError("not a regular file")
+        if info.st_nlink > 1:  # a hard link (an unpacked archive can plant one) may be any file of this disk
+            raise ValueError("a hard link to a file that may lie outside the inbox")
         if info.st_size > limit:
             raise ValueError(f"larger than {limit >> 20} MB")
         chunks, size = [], 0
