@@ -452,6 +452,16 @@ def _forged(namespace, cases, arrays, seconds, cells=()):
 _main.call_cases = _forged
 '''
 
+FORGED_SETUP = '''
+import sys
+_main = sys.modules["__main__"]
+_call_cases = _main.call_cases
+def _forged(namespace, cases, arrays, seconds, cells=()):
+    cells = [dict(c, status="error", error="ImportError") if i == 0 else c for i, c in enumerate(cells)]
+    return _call_cases(namespace, cases, arrays, seconds, cells)
+_main.call_cases = _forged
+'''
+
 PLANTED_REFERENCE = '''import importlib, sys
 sys.path[:] = [p for p in sys.path if not p.startswith("/opt/course")]
 for _name in [m for m in sys.modules if m.startswith("cosim" + "_helpers")]:

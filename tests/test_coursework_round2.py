@@ -468,6 +468,22 @@ def test_a_planted_copy_of_the_package_cannot_be_imported_by_a_graded_task(relea
     capsys.readouterr()
 
 
+def test_a_forged_setup_failure_is_the_submissions_problem_not_the_graders(released, tmp_path, capsys):
+    """Fresh eyes: a record saying the release's setup failed made every task a "grader_error" asking
+    the instructor to step in; the trusted side now runs the setup alone and finds the forgery."""
+    root = _copy_course(released, tmp_path)
+    inbox = tmp_path / "inbox"
+    (inbox / "mal" / "ps1").mkdir(parents=True)
+    nb = attacks.insert_after(attacks.load(ADA), "ps1-setup", attacks.code_cell(attacks.FORGED_SETUP))
+    (inbox / "mal" / "ps1" / "ps1.ipynb").write_text(json.dumps(nb))
+    course.collect(inbox, root)
+    problems = course.autograde(root, seed=SEED)
+    kinds = {(p.task, p.kind) for p in problems if p.student_id == "mal"}
+    assert kinds == {(task, "forged_record") for task in ("1.1", "1.2", "1.3", "1.4")}, problems
+    assert not [p for p in problems if "instructor" in p.detail]
+    capsys.readouterr()
+
+
 @pytest.mark.parametrize("attack", sorted(attacks.ROUND2))
 def test_round_two_attacks_score_no_more_than_their_real_work_and_leak_nothing(released, tmp_path, attack, capsys):
     """Sandboxed, end to end: the issue's attacks and the fresh-eyes ones (``coursework_attacks.ROUND2``)."""

@@ -153,6 +153,7 @@ class Layout:
     points: dict[str, float]          #: task -> points
     tasks: dict[str, dict]            #: task -> {"cases", "check", "forbidden", "functions"}
     public: dict = field(default_factory=dict, repr=False)
+    setup_ok: bool | None = field(default=None, repr=False)  #: the setup alone runs in a sandbox (when asked)
 
 
 def _defined_functions(source: str) -> list[str]:
@@ -762,12 +763,43 @@ def run_task(job: Job, work: Path, limits: Limits, *, slot: int = 0, use_sandbox
                           f"grading task {task} failed: {how}", result.seconds, printed=result.output_bytes,
                           log=result.output)
     scored = score_task(lay, task, job.cases, answers, limits)
+    if scored.kind == "grader_error" and use_sandbox and setup_runs_alone(lay, work, limits, slot):
+        scored = TaskResult(task, 0.0, points, "forged_record",
+                            "the problem set's own setup was reported as failed, but it runs correctly alone: the "
+                            "submission's code changed the grader's records")
     if scored.kind == "timeout" and any(a["status"] == "timeout" and a["error"] == "deadline" for a in
                                         [*answers["cases"], *answers["cells"]]):
         scored.wall_limit = True  # stopped by the run's wall clock, not by its CPU limit: rerun alone
     scored.seconds, scored.cells, scored.printed = result.seconds, answers["cells"], result.output_bytes
     scored.log = result.output
     return scored
+
+
+def setup_runs_alone(lay: Layout, work: Path, limits: Limits, slot: int = 0) -> bool:
+    """Whether the problem set's own setup cells run without error in a sandbox, with no student code.
+
+    Asked only when a task's records say the setup failed: the records come from the sandbox,
+    where the student's code could have forged them, so the trusted side tells a broken setup
+    (the grader's problem) from a forged record (the submission's). Decided once per problem set.
+    """
+    if lay.setup_ok is None:
+        bundle = Path(tempfile.mkdtemp(dir=work, prefix="setup-"))
+        shutil.rmtree(bundle)
+        _write_bundle(bundle, lay.setup, ([], {}))
+        package = package_copy(work, [])
+        try:
+            binds = {str(package): sandbox.PACKAGE_DIR, str(SCRIPTS / "runner.py"): f"{sandbox.RUNNER_DIR}/runner.py",
+                     str(bundle): sandbox.BUNDLE_DIR}
+            command = [sys.executable, "-I", f"{sandbox.RUNNER_DIR}/runner.py", sandbox.BUNDLE_DIR, "{answers_fd}",
+                       str(limits.call), sandbox.PACKAGE_DIR]
+            result = sandbox.run(command, binds, limits=limits, slot=slot)
+            answers = parse_answers(result.answers, limits, 0, [c["label"] for c in lay.setup])
+            lay.setup_ok = all(c["status"] == "ok" for c in answers["cells"])
+        except ValueError:
+            lay.setup_ok = False
+        finally:
+            shutil.rmtree(bundle, ignore_errors=True)
+    return lay.setup_ok
 
 
 def run_jobs(jobs: list[Job], work: Path, limits: Limits, *, workers: int | None = None,
