@@ -630,3 +630,32 @@ def test_a_sandbox_stopped_by_the_watchdog_is_that_tasks_limit_problem(monkeypat
         result = grading.run_task(job, tmp_path, grading.Limits())
         assert (result.kind, result.score, result.wall_limit) == ("limit", 0.0, False)
         assert result.message == f"grading task 1.1 was stopped: its processes together used more than {words}"
+
+
+# --------------------------------------------------------------------------- the Otter route's disk
+
+
+def test_the_otter_sandbox_writes_its_results_into_a_capped_tmpfs_not_onto_the_graders_disk(monkeypatch, tmp_path):
+    """Fresh eyes: ``otter run`` wrote into a writable host folder, where a student's kernel could
+    leave any number of 64 MB files. Now Otter's results folder is a tmpfs of ``RESULTS_SPACE``
+    and the results file comes back through the answers pipe."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")
+    otter_export = _load("otter_export")
+    fill = ("for i in range(8):\n    open(f'/grade/results/f{i}', 'wb').write(b'x' * (4 << 20))\n")
+    command = ["/bin/sh", "-c", ('fd="$1"; shift; "$@"; echo \'{"score": 1}\' > /grade/results/results.json; '
+                                 'cat /grade/results/results.json >&"$fd"'), "sh", "{answers_fd}", sys.executable, "-I", "-c", fill]
+    full = sandbox.run(command, {}, limits=grading.Limits(wall=30), whole_environment=True,
+                       scratch={"/grade/results": otter_export.RESULTS_SPACE})
+    assert b"No space left on device" in full.output and full.answers == b""
+    seen = {}
+    real = sandbox.run
+
+    def run(command, binds, **kwargs):
+        seen.update(kwargs)
+        return sandbox.Result(0, b'{"tests": [], "score": 2.0}', b"", 0, 1.0)
+
+    monkeypatch.setattr(sandbox, "run", run)
+    assert otter_export.otter_run(tmp_path / "a.zip", tmp_path / "s.ipynb") == {"tests": [], "score": 2.0}
+    assert not seen.get("writable") and seen["scratch"] == {"/grade/results": otter_export.RESULTS_SPACE}
+    monkeypatch.setattr(sandbox, "run", real)

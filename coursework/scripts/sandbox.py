@@ -279,12 +279,15 @@ def environment(limits: Limits) -> dict[str, str]:
 
 
 def bwrap_command(command: list[str], binds: dict[str, str], *, limits: Limits, slot: int = 0,
-                  writable: dict[str, str] | None = None, whole_environment: bool = False) -> list[str]:
+                  writable: dict[str, str] | None = None, whole_environment: bool = False,
+                  scratch: dict[str, int] | None = None) -> list[str]:
     """The ``bwrap`` command line running ``command`` with ``binds`` ({host path: sandbox path}) read-only.
 
     The Python environment is mounted as :func:`python_view` (the interpreter, the standard
     library and the allowed numerical distributions), or whole with ``whole_environment`` (the
-    Otter route, whose kernel needs Jupyter).
+    Otter route, whose kernel needs Jupyter). ``scratch`` ({sandbox path: bytes}): writable
+    folders of their own, size-capped tmpfs that vanish with the sandbox (nothing is written on
+    the grader's disk; a result comes back through the answers pipe).
     """
     bwrap = shutil.which("bwrap")
     if bwrap is None:
@@ -313,6 +316,8 @@ def bwrap_command(command: list[str], binds: dict[str, str], *, limits: Limits, 
         args += ["--ro-bind", host, inside]
     for host, inside in (writable or {}).items():
         args += ["--bind", host, inside]
+    for inside, size in (scratch or {}).items():
+        args += ["--perms", "1777", "--size", str(size), "--tmpfs", inside]
     args += ["--clearenv"]
     for key, value in environment(limits).items():
         args += ["--setenv", key, value]
@@ -426,7 +431,8 @@ def _reader(stream, keep: int, sink: list, counter: list, stop_at: int | None = 
 
 
 def run(command: list[str], binds: dict[str, str], *, limits: Limits = Limits(), slot: int = 0,
-        sandbox: bool = True, writable: dict[str, str] | None = None, whole_environment: bool = False) -> Result:
+        sandbox: bool = True, writable: dict[str, str] | None = None, whole_environment: bool = False,
+        scratch: dict[str, int] | None = None) -> Result:
     """Run ``command`` (its argument ``{answers_fd}`` is replaced by the answers pipe's fd number).
 
     ``binds`` maps host paths to the paths the command sees; without the sandbox the command must
@@ -438,7 +444,7 @@ def run(command: list[str], binds: dict[str, str], *, limits: Limits = Limits(),
     fds = [write_fd]
     if sandbox:
         argv = bwrap_command(command, binds, limits=limits, slot=slot, writable=writable,
-                             whole_environment=whole_environment)
+                             whole_environment=whole_environment, scratch=scratch)
         program = seccomp_filter()
         if program is None:
             index = argv.index("--seccomp")
