@@ -63,13 +63,15 @@ def stubs(nb: dict) -> dict:
 # folder on the grading machine, ``{seed}`` the secret course seed, ``{marker}`` MARKER.
 
 READ_SECRETS = '''
-import glob, os
+import glob, itertools, os
 _found = []
 for _pattern in ["{root}/source/*/*", "{root}/gradebook.db", "{root}/submitted/*/*/*", "../*/*", "/work/**/hidden_tests.py",
                  "/root/**/*.py", "/home/*/*", os.path.expanduser("~/.config/cosim-course/seed")]:
-    for _path in glob.glob(_pattern, recursive=True)[:50]:
+    for _path in itertools.islice(glob.iglob(_pattern, recursive=True), 50):
+        if not os.path.isfile(_path):
+            continue  # a device such as /dev/ptmx blocks a read until the time limit, and holds no secret
         try:
-            _found.append(open(_path, errors="replace").read()[:20000])
+            _found.append(open(_path, errors="replace").read(20000))  # not all of /dev/zero
         except OSError:
             pass
 print("FOUND", len(_found), "".join(_found)[:200000])

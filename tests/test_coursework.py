@@ -48,8 +48,10 @@ samples = _load("samples")
 grading = course.grading
 ASSIGNMENTS = course.assignments(COURSEWORK)
 #: Limits of the graded fixture: the course's defaults, with a shorter wall and CPU limit so that
-#: the programs that ignore the alarm are stopped sooner.
-LIMITS = grading.Limits(wall=30.0, cpu=25)
+#: the programs that ignore the alarm are stopped sooner, and 10 s of CPU per cell or call (the
+#: slowest honest call, in problem set 4, takes about 2 s) so that the endless loops of the sample
+#: class and the attacks cost half as long.
+LIMITS = grading.Limits(wall=30.0, cpu=25, call=10.0)
 
 
 def _cells(name, root=COURSEWORK):

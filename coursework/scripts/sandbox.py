@@ -2,10 +2,11 @@
 
 Every student submission is executed by :func:`run` through Debian's ``bubblewrap`` (``bwrap``):
 
-* its own mount namespace that shows only the read-only Python environment, the course package
-  (a copy prepared by the grader), the runner and the one task bundle; a private ``/tmp`` (a
-  size-limited tmpfs); a fresh ``/proc`` and minimal ``/dev``. Nothing of ``source/``, the
-  gradebook, the submissions or the home directory exists inside;
+* its own mount namespace that shows only, read-only, the interpreter, its standard library and
+  the allowed numerical distributions (:func:`python_view`), the course package (a copy prepared
+  by the grader), the runner and the one task bundle; a private ``/tmp`` (a size-limited tmpfs);
+  a fresh ``/proc`` and minimal ``/dev``. Nothing of ``source/``, the gradebook, the submissions
+  or the home directory exists inside;
 * its own network namespace (no interfaces but a down loopback: no network), pid namespace
   (everything the program starts is killed when it ends), IPC and UTS namespaces;
 * an unprivileged uid: when the grader runs as root (CI, a JupyterHub grading service) bwrap sets
@@ -13,8 +14,9 @@ Every student submission is executed by :func:`run` through Debian's ``bubblewra
   and ``no_new_privs``; when the grader is an ordinary user (a laptop), bwrap uses an
   unprivileged user namespace and the program runs as uid 65534 inside it;
 * resource limits (``setrlimit`` by util-linux ``prlimit``, inherited through bwrap): CPU seconds, address space, size of
-  any file written, number of processes; plus a wall-clock limit enforced from outside (the
-  whole sandbox is killed) and caps on the bytes read back (printed output and answers).
+  any file written, number of processes; plus, enforced from outside (the whole sandbox is
+  killed), a wall-clock limit and a watchdog on the resident memory and CPU time of all its
+  processes together (:func:`tree_usage`), and caps on the bytes read back (output, answers).
 
 :func:`run` with ``sandbox=False`` runs the same command without bwrap (same limits, same
 environment, but the real file system and network): only for measuring the sandbox's overhead.
