@@ -608,6 +608,17 @@ def test_the_watchdog_stops_a_sandbox_whose_processes_together_pass_the_memory_c
     assert result.seconds < 15
 
 
+def test_memory_outside_every_processs_resident_size_is_refused():
+    """Fresh eyes: 12 memfds of 60 MB held 720 MB while the watchdog saw 9 MB resident (and 1,024
+    descriptors of 64 MB each would be 64 GB); a detached System V segment is the same."""
+    if platform.machine() not in ("x86_64", "aarch64"):
+        pytest.skip("no seccomp table for this architecture")
+    code = ("import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+            "try:\n    os.memfd_create('hold')\n    memfd = 0\nexcept OSError as exc:\n    memfd = exc.errno\n"
+            "shm = libc.shmget(0, 1 << 20, 0o1600)\nprint(memfd, shm, ctypes.get_errno())")
+    assert _sandboxed(code) == "1 -1 1", "memfd_create and shmget must fail with EPERM"
+
+
 def test_the_watchdog_stops_a_sandbox_whose_orphaned_processes_together_pass_the_cpu_cap():
     """Issue 20, items 7 and 8: eight busy setsid orphans, each under its own 20 s CPU limit."""
     if shutil.which("bwrap") is None:

@@ -226,14 +226,20 @@ def _view_args(view: PythonView) -> list[str]:
 
 
 def seccomp_filter() -> bytes | None:
-    """A classic-BPF seccomp program (for ``bwrap --seccomp``) refusing the kernel keyring calls.
+    """A classic-BPF seccomp program (for ``bwrap --seccomp``) refusing the kernel keyring calls and
+    the memory no process's resident size shows.
 
     ``add_key``, ``request_key`` and ``keyctl`` fail with EPERM: the kernel keeps a keyring per
     uid outside every namespace bwrap creates, so without this a key stored by one sandbox
-    (root mode: uid 61000 + slot) could be read by a later sandbox of the same uid. Calls of
-    another ABI (32-bit, x32) are refused altogether. None on architectures not listed here.
+    (root mode: uid 61000 + slot) could be read by a later sandbox of the same uid.
+    ``memfd_create`` and System V shared memory (``shmget``, ``shmat``, ``shmctl``) fail with
+    EPERM too: pages of a memfd or a detached segment belong to no process's resident memory
+    nor address space, so the watchdog (:func:`tree_usage`) could not see gigabytes held that
+    way (neither is needed by the numerical libraries). Calls of another ABI (32-bit, x32) are
+    refused altogether. None on architectures not listed here.
     """
-    table = {"x86_64": (0xC000003E, (248, 249, 250), True), "aarch64": (0xC00000B7, (217, 218, 219), False)}
+    table = {"x86_64": (0xC000003E, (248, 249, 250, 319, 29, 30, 31), True),
+             "aarch64": (0xC00000B7, (217, 218, 219, 279, 194, 196, 195), False)}
     if platform.machine() not in table:
         return None
     audit_arch, numbers, x32 = table[platform.machine()]
