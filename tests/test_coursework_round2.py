@@ -451,6 +451,22 @@ def test_no_copy_of_the_course_package_is_in_the_sandbox_under_any_name(planted)
     assert set(json.loads(whole.splitlines()[-1])) == {str(p) for p in made.values()}
 
 
+def test_the_sandbox_check_says_so_when_the_numerical_libraries_are_not_in_the_sandboxs_view(monkeypatch):
+    """A careless instructor (or an environment this view does not know, e.g. a BLAS outside
+    site-packages): the check before grading fails in one line instead of every task scoring 0."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")
+    monkeypatch.setattr(sandbox, "SANDBOX_DISTRIBUTIONS", ())
+    sandbox.python_view.cache_clear()
+    try:
+        with pytest.raises(sandbox.SandboxUnavailable, match="cannot import numpy and scipy.*No module named 'numpy'"):
+            sandbox.check(grading.Limits(wall=30))
+    finally:
+        monkeypatch.undo()
+        sandbox.python_view.cache_clear()
+    assert "private file system" in sandbox.check(grading.Limits(wall=30))
+
+
 def test_a_planted_copy_of_the_package_cannot_be_imported_by_a_graded_task(released, tmp_path, planted, capsys):
     """End to end: the forbidden reference, imported from a renamed copy (a folder, a zip), earns nothing."""
     name, made = planted

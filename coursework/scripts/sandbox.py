@@ -184,6 +184,9 @@ def python_view() -> PythonView:
     for name in (sysconfig.get_config_var("LDLIBRARY") or "", sysconfig.get_config_var("INSTSONAME") or ""):
         if name and libdir and os.path.isfile(os.path.join(libdir, name)) and not libdir.startswith("/usr/"):
             files.add(os.path.join(libdir, name))
+    for prefix in {sys.prefix, sys.base_prefix}:  # shared libraries a conda numpy links (BLAS, ...): files only
+        if not prefix.startswith("/usr"):
+            files.update(str(p) for p in Path(prefix, "lib").glob("lib*.so*") if p.is_file())
     # the base interpreter's standard library (with lib-dynload); in a venv, sysconfig's
     # "platstdlib" is the venv's own lib folder, which holds its site-packages
     files.add(os.path.realpath(os.path.dirname(os.__file__)))
@@ -515,15 +518,16 @@ def run(command: list[str], binds: dict[str, str], *, limits: Limits = Limits(),
 
 def check(limits: Limits = Limits()) -> str:
     """Run a trivial program in the sandbox; return a description of what works, or raise."""
-    probe = ("import os, socket; "
+    probe = ("import os, socket, numpy, scipy.sparse; "  # the numerical libraries, in the sandbox's view
              "s = socket.socket(); s.settimeout(1)\n"
              "try:\n    s.connect(('1.1.1.1', 80)); net = 'network REACHABLE'\n"
              "except OSError:\n    net = 'no network'\n"
              "print(os.getuid(), os.getpid(), net, os.path.exists('/root/.ssh') or os.path.exists('/home'))")
     result = run([sys.executable, "-I", "-c", probe], {}, limits=limits)
-    text = result.output.decode(errors="replace").strip()
+    text = (result.output.decode(errors="replace").strip().splitlines() or [""])[-1]
     if result.returncode != 0:
-        raise SandboxUnavailable(f"bubblewrap could not start a sandbox here (exit {result.returncode}): {text}")
+        raise SandboxUnavailable(f"bubblewrap could not start a sandbox here, or the sandbox's Python cannot "
+                                 f"import numpy and scipy (exit {result.returncode}): {text}")
     uid, pid, *rest = text.split()
     if uid == "0" or "REACHABLE" in text or rest[-1] == "True":
         raise SandboxUnavailable(f"the sandbox is not isolated enough here: {text}")
