@@ -13,6 +13,7 @@ import os
 import platform
 import runpy
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -686,3 +687,23 @@ def test_the_otter_sandbox_writes_its_results_into_a_capped_tmpfs_not_onto_the_g
     assert otter_export.otter_run(tmp_path / "a.zip", tmp_path / "s.ipynb") == {"tests": [], "score": 2.0}
     assert not seen.get("writable") and seen["scratch"] == {"/grade/results": otter_export.RESULTS_SPACE}
     monkeypatch.setattr(sandbox, "run", real)
+
+
+def test_a_second_grader_running_at_the_same_time_does_not_use_up_the_process_limit():
+    """Fresh eyes: with one uid per worker slot (61000 + slot), the sandboxes of two graders running
+    at once (the Otter route beside the nbgrader route, two courses) shared RLIMIT_NPROC, and the
+    second grader's programs failed to start ("setpriv: failed to execute ...")."""
+    if shutil.which("bwrap") is None or sandbox.mode() != "root":
+        pytest.skip("root mode only (in user mode the limit counts the grader's own user)")
+    busy = ("import os, time\nfor _ in range(30):  # the Otter route's sandboxes allow 64 processes\n"
+            "    if os.fork() == 0:\n        time.sleep(8)\n        os._exit(0)\ntime.sleep(8)")
+    first = threading.Thread(target=sandbox.run, args=([sys.executable, "-I", "-c", busy], {}),
+                             kwargs={"limits": grading.Limits(wall=15, processes=64)}, daemon=True)
+    first.start()
+    time.sleep(2)
+    other = ("import runpy, sys\nsandbox = runpy.run_path(sys.argv[1])\n"
+             "r = sandbox['run']([sys.executable, '-I', '-c', 'print(\"started\")'], {})\nprint(r.output.decode())")
+    second = subprocess.run([sys.executable, "-c", other, str(COURSEWORK / "scripts" / "sandbox.py")],
+                            check=False, capture_output=True, text=True, timeout=60)
+    assert "started" in second.stdout, second.stdout + second.stderr
+    first.join()

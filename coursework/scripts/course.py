@@ -724,6 +724,7 @@ def feedback_html(result: dict) -> str:
     the graded cells. Never the hidden tests, their inputs, or anything the code printed.
     """
     e = html.escape
+    graded = result.get("graded", True)
     rows = "".join(
         f"<tr><td>{e(t['task'])}</td><td class={'ok' if t['kind'] == 'passed' else 'no'}>"
         f"{t['score']:g} / {t['max_score']:g}</td><td>{e(t['message']) if t['message'] else 'correct'}</td></tr>"
@@ -738,11 +739,11 @@ def feedback_html(result: dict) -> str:
             f"</title><style>{_FEEDBACK_STYLE}</style></head><body>"
             f"<h1>{e(result['assignment'])}: feedback for {e(result['student_id'])}</h1>"
             f"<p><b>Score: {result['score']:g} / {result['max_score']:g}</b> "
-            f"({'graded' if result.get('graded', True) else 'not graded'}: {e(result['notebook'])})</p>"
+            f"({'graded' if graded else 'not graded'}: {e(result['notebook'])})</p>"
             f"<table><tr><th>task</th><th>points</th><th>result</th></tr>{rows}</table>"
-            "<p>Each task was run on the self-check's data and on hidden cases (other data, edge cases). "
-            "A failed task names the first case that failed.</p>"
-            f"{notes_html}<h2>Your code, as graded</h2>{code}</body></html>")
+            + ("<p>Each task was run on the self-check's data and on hidden cases (other data, edge cases). "
+               "A failed task names the first case that failed.</p>" if graded else "")
+            + notes_html + (f"<h2>Your code, as graded</h2>{code}" if graded else "") + "</body></html>")
 
 
 def feedback(course: Path = COURSE) -> list[Path]:

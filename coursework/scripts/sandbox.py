@@ -10,7 +10,7 @@ Every student submission is executed by :func:`run` through Debian's ``bubblewra
 * its own network namespace (no interfaces but a down loopback: no network), pid namespace
   (everything the program starts is killed when it ends), IPC and UTS namespaces;
 * an unprivileged uid: when the grader runs as root (CI, a JupyterHub grading service) bwrap sets
-  the namespaces up and ``setpriv`` then drops to uid/gid ``61000 + slot`` with no capabilities
+  the namespaces up and ``setpriv`` then drops to uid/gid :func:`sandbox_uid` with no capabilities
   and ``no_new_privs``; when the grader is an ordinary user (a laptop), bwrap uses an
   unprivileged user namespace and the program runs as uid 65534 inside it;
 * resource limits (``setrlimit`` by util-linux ``prlimit``, inherited through bwrap): CPU seconds, address space, size of
@@ -234,7 +234,7 @@ def seccomp_filter() -> bytes | None:
 
     ``add_key``, ``request_key`` and ``keyctl`` fail with EPERM: the kernel keeps a keyring per
     uid outside every namespace bwrap creates, so without this a key stored by one sandbox
-    (root mode: uid 61000 + slot) could be read by a later sandbox of the same uid.
+    (root mode: :func:`sandbox_uid`) could be read by a later sandbox of the same uid.
     ``memfd_create`` and System V shared memory (``shmget``, ``shmat``, ``shmctl``) fail with
     EPERM too: pages of a memfd or a detached segment belong to no process's resident memory
     nor address space, so the watchdog (:func:`tree_usage`) could not see gigabytes held that
@@ -334,10 +334,21 @@ def bwrap_command(command: list[str], binds: dict[str, str], *, limits: Limits, 
         args += ["--setenv", key, value]
     args += ["--chdir", "/tmp", "--"]
     if mode() == "root":
-        uid = str(61000 + slot)
+        uid = str(sandbox_uid(slot))
         args += [shutil.which("setpriv") or "/usr/bin/setpriv", "--reuid", uid, "--regid", uid, "--clear-groups",
                  "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
     return args + command
+
+
+def sandbox_uid(slot: int) -> int:
+    """The unprivileged uid of a sandbox in root mode: one per worker slot and grading process.
+
+    RLIMIT_NPROC counts all processes of a uid on the machine: with one uid per slot only
+    (61000 + slot), a second grader running at the same time (the Otter route beside the nbgrader
+    route, another course) used up the process limit of the first one's sandboxes, whose programs
+    then failed to start. The grader's pid picks one of 1,024 blocks of 256 uids.
+    """
+    return 61000 + 256 * (os.getpid() % 1024) + slot % 256
 
 
 def _prlimit(limits: Limits, nproc: int) -> list[str]:
