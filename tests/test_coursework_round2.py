@@ -671,11 +671,18 @@ def test_the_otter_sandbox_writes_its_results_into_a_capped_tmpfs_not_onto_the_g
         pytest.skip("bubblewrap is not installed")
     otter_export = _load("otter_export")
     fill = ("for i in range(8):\n    open(f'/grade/results/f{i}', 'wb').write(b'x' * (4 << 20))\n")
-    command = ["/bin/sh", "-c", ('fd="$1"; shift; "$@"; echo \'{"score": 1}\' > /grade/results/results.json; '
-                                 'cat /grade/results/results.json >&"$fd"'), "sh", "{answers_fd}", sys.executable, "-I", "-c", fill]
-    full = sandbox.run(command, {}, limits=grading.Limits(wall=30), whole_environment=True,
+    write = "open('/grade/results/results.json', 'w').write('{\"score\": 1}')"
+    command = [sys.executable, "-I", "-c", otter_export.RESULTS_BACK, "{answers_fd}", sys.executable, "-I", "-c"]
+    limits = grading.Limits(wall=30)
+    spare = [os.pipe() for _ in range(12)]  # the answers pipe gets a descriptor above 9 (a shell redirects 0-9)
+    back = sandbox.run([*command, write], {}, limits=limits, whole_environment=True,
                        scratch={"/grade/results": otter_export.RESULTS_SPACE})
-    assert b"No space left on device" in full.output and full.answers == b""
+    assert back.answers == b'{"score": 1}', back
+    full = sandbox.run([*command, fill + write], {}, limits=limits, whole_environment=True,
+                       scratch={"/grade/results": otter_export.RESULTS_SPACE})
+    assert b"No space left on device" in full.output and full.answers == b"", full
+    for fd in (fd for pair in spare for fd in pair):
+        os.close(fd)
     seen = {}
     real = sandbox.run
 
@@ -696,7 +703,7 @@ def test_a_second_grader_running_at_the_same_time_does_not_use_up_the_process_li
     if shutil.which("bwrap") is None or sandbox.mode() != "root":
         pytest.skip("root mode only (in user mode the limit counts the grader's own user)")
     busy = ("import os, time\nfor _ in range(30):  # the Otter route's sandboxes allow 64 processes\n"
-            "    if os.fork() == 0:\n        time.sleep(8)\n        os._exit(0)\ntime.sleep(8)")
+            "    if os.fork() == 0:\n        time.sleep(5)\n        os._exit(0)\ntime.sleep(5)")
     first = threading.Thread(target=sandbox.run, args=([sys.executable, "-I", "-c", busy], {}),
                              kwargs={"limits": grading.Limits(wall=15, processes=64)}, daemon=True)
     first.start()
