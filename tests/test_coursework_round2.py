@@ -647,6 +647,33 @@ def test_the_watchdog_stops_a_sandbox_whose_orphaned_processes_together_pass_the
     assert sandbox.tree_usage(os.getpid())[2] >= 1  # the measure sees this process itself
 
 
+_SHORT_LIVED = """import os, signal, time
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children reaped automatically: their time reaches no parent
+while True:
+    for _ in range(1):
+        try:
+            child = os.fork()
+        except OSError:  # the process limit, while the machine is busy
+            break
+        if child == 0:
+            end = time.process_time() + 0.3
+            while time.process_time() < end:
+                pass
+            os._exit(0)
+    time.sleep(0.5)
+"""
+
+
+def test_the_watchdog_counts_the_cpu_time_of_children_that_were_reaped_automatically():
+    """Fresh eyes: with SIGCHLD ignored, an ended child's CPU time was in no live process's
+    ``cutime``: short-lived busy children used CPU without limit until the wall clock."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")
+    result = sandbox.run([sys.executable, "-I", "-c", _SHORT_LIVED], {}, limits=grading.Limits(wall=25, total_cpu=2))
+    assert result.stopped == "cpu" and not result.timed_out, result
+    assert result.seconds < 20
+
+
 def test_a_sandbox_stopped_by_the_watchdog_is_that_tasks_limit_problem(monkeypatch, tmp_path):
     lay = grading.layout(COURSEWORK, "ps1", COURSEWORK / "source" / "ps1" / "ps1.ipynb")
     sub = grading.read_submission(lay, "mal", ADA)

@@ -378,17 +378,20 @@ def _user_process_count() -> int:
 WATCH_INTERVAL = 0.2
 
 
-def tree_usage(root: int) -> tuple[int, float, int]:
+def tree_usage(root: int, seen: dict | None = None) -> tuple[int, float, int]:
     """(resident bytes, CPU seconds, processes) of ``root`` and all its descendants, from ``/proc``.
 
     Every process of a sandbox descends from its bwrap process, also after ``setsid`` or a double
-    fork: an orphan is adopted by the pid namespace's init, bwrap's child. The CPU time counts
-    each live process's own time and that of the children it has reaped (``cutime``, ``cstime``),
-    so nothing that ran is missed and nothing is counted twice. Resident memory is summed (pages
-    shared after a fork count for each process: a stricter measure, never a looser one).
+    fork: an orphan is adopted by the pid namespace's init, bwrap's child. CPU time is the larger
+    of two lower bounds, so nothing is counted twice: (a) each live process's own time and that
+    of the children it has reaped (``cutime``, ``cstime``), and (b) with ``seen`` (kept between
+    calls: (pid, start time) -> own CPU seconds), the own time of every process ever seen, also
+    after it ended: children reaped automatically (``SIGCHLD`` ignored) reach no ``cutime``.
+    Resident memory is summed (pages shared after a fork count for each process: a stricter
+    measure, never a looser one).
     """
     kids: dict[int, list[int]] = {}
-    usage: dict[int, tuple[int, float]] = {}
+    usage: dict[int, tuple[int, float, float, int]] = {}
     ticks, page = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -401,14 +404,18 @@ def tree_usage(root: int) -> tuple[int, float, int]:
         fields = data[data.rindex(b")") + 2:].split()
         pid, ppid = int(entry), int(fields[1])
         kids.setdefault(ppid, []).append(pid)
-        usage[pid] = (int(fields[21]) * page, sum(int(f) for f in fields[11:15]) / ticks)
+        own = (int(fields[11]) + int(fields[12])) / ticks
+        usage[pid] = (int(fields[21]) * page, own + (int(fields[13]) + int(fields[14])) / ticks, own, int(fields[19]))
     memory, cpu, count, todo = 0, 0.0, 0, [root]
     while todo:
         pid = todo.pop()
         if pid in usage:
-            memory, cpu, count = memory + usage[pid][0], cpu + usage[pid][1], count + 1
+            rss, total, own, start = usage[pid]
+            memory, cpu, count = memory + rss, cpu + total, count + 1
+            if seen is not None:
+                seen[(pid, start)] = max(own, seen.get((pid, start), 0.0))
         todo += kids.get(pid, [])
-    return memory, cpu, count
+    return memory, max(cpu, sum(seen.values())) if seen else cpu, count
 
 
 def _watchdog(proc, limits: Limits, state: dict, kill) -> threading.Thread:
@@ -420,8 +427,9 @@ def _watchdog(proc, limits: Limits, state: dict, kill) -> threading.Thread:
     cpu_cap = limits.total_cpu if limits.total_cpu is not None else limits.cpu
 
     def watch():
+        seen: dict = {}
         while proc.poll() is None and not state["killed"]:
-            memory, cpu, _ = tree_usage(proc.pid)
+            memory, cpu, _ = tree_usage(proc.pid, seen)
             if memory > limits.total_memory or cpu > cpu_cap:
                 state["stopped"] = "memory" if memory > limits.total_memory else "cpu"
                 kill()
