@@ -165,6 +165,11 @@ def test_collect_refuses_a_hard_link_in_the_inbox(tmp_path):
     details = " ".join(p.detail for p in problems)
     assert details.count("hard link") == 1 and ("m07", "refused_file") in {(p.student_id, p.kind) for p in problems}
     assert ("m08", "unknown_notebook") in {(p.student_id, p.kind) for p in problems}
+    # the grader's own copies may have a second name (a backup by hard links, cp -al): still graded
+    copy = tmp_path / "submitted-ps1.ipynb"
+    shutil.copy(ADA, copy)
+    os.link(copy, tmp_path / "backup.ipynb")
+    assert grading.identify(grading.read_notebook(copy)) == "ps1"
 
 
 def test_a_notebook_that_cannot_be_read_gets_a_feedback_page_saying_why(released, tmp_path, monkeypatch, capsys):

@@ -283,14 +283,16 @@ MAX_NOTEBOOK = 20 << 20
 MAX_CODE = 1 << 20
 
 
-def read_regular(path: Path, limit: int = MAX_NOTEBOOK) -> bytes:
+def read_regular(path: Path, limit: int = MAX_NOTEBOOK, *, one_name: bool = True) -> bytes:
     """The bytes of a regular file that is not a symlink or a hard link, at most ``limit`` of them, else ValueError.
 
     Opened with ``O_NOFOLLOW | O_NONBLOCK`` and checked with ``fstat`` on the open file, so that
     a symlink (planted in an inbox), a FIFO (which would block forever), a device or a folder is
     refused without being followed or waited on, whatever the path looked like a moment before.
     A file with more than one name (``st_nlink > 1``) is refused too: a hard link planted in an
-    inbox (by an archive unpacked by hand) could be the instructor's solutions.
+    inbox (by an archive unpacked by hand) could be the instructor's solutions. ``one_name=False``
+    for the grader's own copies in ``submitted/``, which a backup by hard links (``cp -al``,
+    rsnapshot) gives a second name.
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
@@ -300,7 +302,7 @@ def read_regular(path: Path, limit: int = MAX_NOTEBOOK) -> bytes:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise ValueError("not a regular file")
-        if info.st_nlink > 1:  # a hard link (an unpacked archive can plant one) may be any file of this disk
+        if one_name and info.st_nlink > 1:  # a hard link (an unpacked archive can plant one) may be any file of this disk
             raise ValueError("a hard link to a file that may lie outside the inbox")
         if info.st_size > limit:
             raise ValueError(f"larger than {limit >> 20} MB")
@@ -337,8 +339,8 @@ def parse_notebook(data: bytes) -> dict:
 
 
 def read_notebook(path: Path) -> dict:
-    """Parse a submitted notebook file (a regular file of at most :data:`MAX_NOTEBOOK` bytes)."""
-    return parse_notebook(read_regular(path))
+    """Parse a collected notebook file (a regular file of at most :data:`MAX_NOTEBOOK` bytes)."""
+    return parse_notebook(read_regular(path, one_name=False))
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
