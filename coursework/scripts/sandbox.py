@@ -378,6 +378,31 @@ def _user_process_count() -> int:
 WATCH_INTERVAL = 0.2
 
 
+def _tree_pids(root: int) -> list[int]:
+    """``root`` and its descendants by the kernel's ``children`` lists (a few files, however busy the
+    machine), else every process of ``/proc`` (kernels built without ``CONFIG_PROC_CHILDREN``)."""
+    found, todo = [], [root]
+    try:
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            try:
+                tasks = os.listdir(f"/proc/{pid}/task")
+            except FileNotFoundError:
+                continue  # ended meanwhile
+            for tid in tasks:
+                try:
+                    with open(f"/proc/{pid}/task/{tid}/children", "rb") as fh:
+                        todo += [int(child) for child in fh.read().split()]
+                except FileNotFoundError:
+                    if not os.path.exists(f"/proc/{pid}/task/{tid}/stat"):
+                        continue  # the thread ended meanwhile
+                    raise
+        return found
+    except FileNotFoundError:
+        return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+
+
 def tree_usage(root: int, seen: dict | None = None) -> tuple[int, float, int]:
     """(resident bytes, CPU seconds, processes) of ``root`` and all its descendants, from ``/proc``.
 
@@ -393,17 +418,14 @@ def tree_usage(root: int, seen: dict | None = None) -> tuple[int, float, int]:
     kids: dict[int, list[int]] = {}
     usage: dict[int, tuple[int, float, float, int]] = {}
     ticks, page = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for pid in _tree_pids(root):
         try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
                 data = fh.read()
         except OSError:
             continue  # ended meanwhile
         fields = data[data.rindex(b")") + 2:].split()
-        pid, ppid = int(entry), int(fields[1])
-        kids.setdefault(ppid, []).append(pid)
+        kids.setdefault(int(fields[1]), []).append(pid)
         own = (int(fields[11]) + int(fields[12])) / ticks
         usage[pid] = (int(fields[21]) * page, own + (int(fields[13]) + int(fields[14])) / ticks, own, int(fields[19]))
     memory, cpu, count, todo = 0, 0.0, 0, [root]
