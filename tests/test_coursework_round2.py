@@ -679,6 +679,28 @@ def test_the_watchdog_counts_the_cpu_time_of_children_that_were_reaped_automatic
     assert result.seconds < 20
 
 
+def test_the_watchdog_finds_the_process_tree_also_without_the_kernels_children_lists(monkeypatch):
+    """Kernels built without CONFIG_PROC_CHILDREN: the full scan of /proc finds the same tree."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+    try:
+        time.sleep(0.3)
+        fast = sandbox._tree_pids(os.getpid())
+        real = open
+
+        def no_children(path, *args, **kwargs):
+            if str(path).endswith("/children"):
+                raise FileNotFoundError(path)
+            return real(path, *args, **kwargs)
+
+        monkeypatch.setattr(sandbox, "open", no_children, raising=False)
+        assert child.pid in fast and os.getpid() in fast
+        assert len(sandbox._tree_pids(os.getpid())) > len(fast)  # every process of /proc
+        assert sandbox.tree_usage(os.getpid())[2] == len(fast)  # and the walk from the root keeps the tree
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_a_sandbox_stopped_by_the_watchdog_is_that_tasks_limit_problem(monkeypatch, tmp_path):
     lay = grading.layout(COURSEWORK, "ps1", COURSEWORK / "source" / "ps1" / "ps1.ipynb")
     sub = grading.read_submission(lay, "mal", ADA)
