@@ -63,13 +63,15 @@ def stubs(nb: dict) -> dict:
 # folder on the grading machine, ``{seed}`` the secret course seed, ``{marker}`` MARKER.
 
 READ_SECRETS = '''
-import glob, os
+import glob, itertools, os
 _found = []
 for _pattern in ["{root}/source/*/*", "{root}/gradebook.db", "{root}/submitted/*/*/*", "../*/*", "/work/**/hidden_tests.py",
                  "/root/**/*.py", "/home/*/*", os.path.expanduser("~/.config/cosim-course/seed")]:
-    for _path in glob.glob(_pattern, recursive=True)[:50]:
+    for _path in itertools.islice(glob.iglob(_pattern, recursive=True), 50):
+        if not os.path.isfile(_path):
+            continue  # a device such as /dev/ptmx blocks a read until the time limit, and holds no secret
         try:
-            _found.append(open(_path, errors="replace").read()[:20000])
+            _found.append(open(_path, errors="replace").read(20000))  # not all of /dev/zero
         except OSError:
             pass
 print("FOUND", len(_found), "".join(_found)[:200000])
@@ -452,12 +454,28 @@ def _forged(namespace, cases, arrays, seconds, cells=()):
 _main.call_cases = _forged
 '''
 
-INSTALLED_REFERENCE = '''import importlib, sys
+FORGED_SETUP = '''
+import sys
+_main = sys.modules["__main__"]
+_call_cases = _main.call_cases
+def _forged(namespace, cases, arrays, seconds, cells=()):
+    cells = [dict(c, status="error", error="ImportError") if i == 0 else c for i, c in enumerate(cells)]
+    return _call_cases(namespace, cases, arrays, seconds, cells)
+_main.call_cases = _forged
+'''
+
+PLANTED_REFERENCE = '''import importlib, sys
 sys.path[:] = [p for p in sys.path if not p.startswith("/opt/course")]
 for _name in [m for m in sys.modules if m.startswith("cosim" + "_helpers")]:
     del sys.modules[_name]
-sys.path.insert(0, "{site}")
-_reference = getattr(importlib.import_module("cosim" + "_helpers.similarity"), "cosine" + "_similarity")
+_reference = None
+for _path, _module in (("{site}", "{name}"), ("{zip}", "cosim" + "_helpers"), ("{lib}", "{name}")):
+    sys.path.insert(0, _path)
+    try:
+        _reference = getattr(importlib.import_module(_module + ".similarity"), "cosine" + "_similarity")
+        break
+    except ImportError:
+        pass
 def cosine_rows(E):
     return _reference(E)
 '''

@@ -48,8 +48,10 @@ samples = _load("samples")
 grading = course.grading
 ASSIGNMENTS = course.assignments(COURSEWORK)
 #: Limits of the graded fixture: the course's defaults, with a shorter wall and CPU limit so that
-#: the programs that ignore the alarm are stopped sooner.
-LIMITS = grading.Limits(wall=30.0, cpu=25)
+#: the programs that ignore the alarm are stopped sooner, and 10 s of CPU per cell or call (the
+#: slowest honest call, in problem set 4, takes about 2 s) so that the endless loops of the sample
+#: class and the attacks cost half as long.
+LIMITS = grading.Limits(wall=30.0, cpu=25, call=10.0)
 
 
 def _cells(name, root=COURSEWORK):
@@ -310,7 +312,9 @@ def test_feedback_html_for_every_graded_submission_without_leaks(graded):
     results = sorted((graded.root / "autograded").glob("*/*/result.json"))
     assert len(graded.html) == len(results)
     sample = [p for p in graded.html if p.parts[-3] in samples.CLASS]
-    assert len(sample) == 15  # 16 submissions, dee's truncated ps1 cannot be graded
+    assert len(sample) == 16  # 16 submissions; dee's truncated ps1 cannot be graded, its page says why
+    dee = (graded.root / "feedback" / "dee" / "ps1" / "ps1.html").read_text()
+    assert "(not graded: ps1.ipynb)" in dee and "not valid JSON" in dee and "Your code" not in dee
     hidden = _hidden_lines()
     for path in graded.html:
         text = html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))  # the page as a reader sees it

@@ -13,6 +13,8 @@ import os
 import platform
 import runpy
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -147,6 +149,53 @@ def test_collect_caps_the_size_of_a_submission(tmp_path, monkeypatch):
 
 
 # --------------------------------------------------------------------------- 10. formulas in reports
+
+
+def test_collect_refuses_a_hard_link_in_the_inbox(tmp_path):
+    """Fresh eyes: a hard link (an archive unpacked by hand can make one) to the instructor's solutions."""
+    root = _course(tmp_path)
+    inbox = tmp_path / "inbox"
+    (inbox / "m07" / "ps1").mkdir(parents=True)
+    os.link(root / "source" / "ps1" / "ps1.ipynb", inbox / "m07" / "ps1" / "ps1.ipynb")
+    (inbox / "m08").mkdir()
+    os.link(root / "source" / "ps1" / "ps1.ipynb", inbox / "m08_ps1.ipynb")  # the flat layout
+    (inbox / "m08_ps1.ipynb").chmod(0o644)
+    problems = _collect(inbox, root)
+    assert _submitted(root) == {}
+    details = " ".join(p.detail for p in problems)
+    assert details.count("hard link") == 1 and ("m07", "refused_file") in {(p.student_id, p.kind) for p in problems}
+    assert ("m08", "unknown_notebook") in {(p.student_id, p.kind) for p in problems}
+    # the grader's own copies may have a second name (a backup by hard links, cp -al): still graded
+    copy = tmp_path / "submitted-ps1.ipynb"
+    shutil.copy(ADA, copy)
+    os.link(copy, tmp_path / "backup.ipynb")
+    assert grading.identify(grading.read_notebook(copy)) == "ps1"
+
+
+def test_a_notebook_that_cannot_be_read_gets_a_feedback_page_saying_why(released, tmp_path, monkeypatch, capsys):
+    """Issue 21, instructors: an unreadable notebook got no feedback page, only a row in problems.csv."""
+    root = _copy_course(released, tmp_path)
+    inbox = tmp_path / "inbox"
+    for student, data in (("ada", ADA.read_bytes()), ("bad", b'{"cells": [1]'), ("odd", b"[]")):
+        (inbox / student / "ps1").mkdir(parents=True)
+        (inbox / student / "ps1" / "ps1.ipynb").write_bytes(data)
+    (inbox / "gone" / "ps1").mkdir(parents=True)
+    (inbox / "gone" / "ps1" / "notes.txt").write_text("no notebook")
+    course.collect(inbox, root)
+    _canned(monkeypatch)
+    for _ in range(2):  # the second run must not call it a removed grade
+        problems = course.autograde(root, use_sandbox=False, seed=SEED)
+    assert not [p for p in problems if p.kind == "grade_removed"]
+    course.feedback(root)
+    for student, words in (("bad", "is not valid JSON"), ("odd", "is not a notebook"), ("gone", "no ps1.ipynb")):
+        page = (root / "feedback" / student / "ps1" / "ps1.html").read_text()
+        assert "Score: 0 / 9</b> (not graded" in page and words in page, page
+        assert "not graded: see the notes below" in page
+    assert "(graded: ps1.ipynb)" in (root / "feedback" / "ada" / "ps1" / "ps1.html").read_text()
+    with course.export(root)[0].open(newline="") as fh:
+        assert {r["student_id"]: r["score"] for r in csv.DictReader(fh)} == {
+            "ada": "9.0", "bad": "0.0", "odd": "0.0", "gone": "0.0"}
+    capsys.readouterr()
 
 
 def test_problems_csv_never_starts_a_cell_with_a_formula(tmp_path):
@@ -339,27 +388,121 @@ def test_kernel_keyring_calls_are_refused_in_every_sandbox():
     assert _sandboxed(code) == "-1 1", "add_key must fail with EPERM"
 
 
-def test_an_installed_copy_of_the_package_is_poisoned_too(released, tmp_path, monkeypatch, capsys):
-    """After ``pip install .`` the package sits in the mounted site-packages; the grader covers it."""
-    prefix = tmp_path / "prefix"
-    site = prefix / "lib" / "python3.11" / "site-packages"
-    site.mkdir(parents=True)
+@pytest.fixture
+def planted():
+    """Renamed copies of the course package inside the grader's environment (removed afterwards).
+
+    A folder and a zip in the venv's site-packages (what ``pip install .`` or a copied wheel leaves,
+    under a name no syntax check knows) and a wheel and a folder elsewhere in the environment. The
+    names are unique, so a test running beside this one never imports them.
+    """
+    import sysconfig
+    import uuid
+    import zipfile
+
     import cosim_helpers
 
-    shutil.copytree(Path(cosim_helpers.__file__).parent, site / "cosim_helpers",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    for p in [prefix, *prefix.rglob("*")]:
-        p.chmod(0o755 if p.is_dir() else 0o644)
-    roots = sandbox._python_roots()
-    monkeypatch.setattr(sandbox, "_python_roots", lambda: [*roots, str(prefix)])
+    name = f"cosim_planted_{uuid.uuid4().hex[:8]}"
+    site = Path(sysconfig.get_paths()["purelib"])
+    source = Path(cosim_helpers.__file__).parent
+    made = {"folder": site / name, "zip": site / f"{name}.zip", "wheel": Path(sys.prefix) / "share" / f"{name}.whl",
+            "lib": Path(sys.prefix) / "lib" / name}
+    try:
+        for key in ("folder", "lib"):
+            shutil.copytree(source, made[key], ignore=shutil.ignore_patterns("__pycache__"))
+        for key in ("zip", "wheel"):
+            made[key].parent.mkdir(parents=True, exist_ok=True)
+            with zipfile.ZipFile(made[key], "w") as archive:
+                for path in source.rglob("*.py"):
+                    archive.write(path, f"cosim_helpers/{path.relative_to(source)}")
+        for path in made.values():
+            for p in [path, *(path.rglob("*") if path.is_dir() else [])]:
+                p.chmod(0o755 if p.is_dir() else 0o644)
+        yield name, made
+    finally:
+        for path in made.values():
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+
+
+_SEARCH = """import json, os, sys, zipfile
+planted = {planted!r}
+roots = sorted({{sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(sys.executable)), *sys.path}} - {{""}})
+found = [p for p in planted if os.path.exists(p)]
+for root in roots:
+    for folder, dirs, files in os.walk(root):
+        for f in files:
+            path = os.path.join(folder, f)
+            try:
+                if f.endswith((".zip", ".whl", ".egg")) and any("cosim" in n for n in zipfile.ZipFile(path).namelist()):
+                    found.append(path)
+                elif f.endswith(".py") and b"def cosine_similarity(" in open(path, "rb").read():
+                    found.append(path)
+            except (OSError, zipfile.BadZipFile):
+                pass
+print(json.dumps(sorted(set(found))))
+"""
+
+
+def test_no_copy_of_the_course_package_is_in_the_sandbox_under_any_name(planted):
+    """Issue 20, item 6: only the standard library and the allowed distributions are mounted.
+
+    The sandbox searches everything it can see of the environment (prefixes, ``sys.path``) for
+    the package's source and for archives holding it; the grader's environment with the planted
+    copies mounted whole (the Otter route, and the runner before) finds them: the search can fail.
+    """
+    _, made = planted
+    code = _SEARCH.format(planted=[str(p) for p in made.values()])
+    assert json.loads(_sandboxed(code).splitlines()[-1]) == []
+    whole = _sandboxed(code.replace("for root in roots:", "for root in []:"), whole_environment=True)
+    assert set(json.loads(whole.splitlines()[-1])) == {str(p) for p in made.values()}
+
+
+def test_the_sandbox_check_says_so_when_the_numerical_libraries_are_not_in_the_sandboxs_view(monkeypatch):
+    """A careless instructor (or an environment this view does not know, e.g. a BLAS outside
+    site-packages): the check before grading fails in one line instead of every task scoring 0."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")
+    monkeypatch.setattr(sandbox, "SANDBOX_DISTRIBUTIONS", ())
+    sandbox.python_view.cache_clear()
+    try:
+        with pytest.raises(sandbox.SandboxUnavailable, match="cannot import numpy and scipy.*No module named 'numpy'"):
+            sandbox.check(grading.Limits(wall=30))
+    finally:
+        monkeypatch.undo()
+        sandbox.python_view.cache_clear()
+    assert "private file system" in sandbox.check(grading.Limits(wall=30))
+
+
+def test_a_planted_copy_of_the_package_cannot_be_imported_by_a_graded_task(released, tmp_path, planted, capsys):
+    """End to end: the forbidden reference, imported from a renamed copy (a folder, a zip), earns nothing."""
+    name, made = planted
     root = _copy_course(released, tmp_path)
     inbox = tmp_path / "inbox"
     (inbox / "mal" / "ps1").mkdir(parents=True)
-    nb = attacks.replace(attacks.load(ADA), "ps1-t1-cosine", attacks.INSTALLED_REFERENCE.format(site=site))
+    nb = attacks.replace(attacks.load(ADA), "ps1-t1-cosine", attacks.PLANTED_REFERENCE.format(
+        name=name, site=made["folder"].parent, zip=made["zip"], lib=made["lib"].parent))
     (inbox / "mal" / "ps1" / "ps1.ipynb").write_text(json.dumps(nb))
     course.collect(inbox, root)
     problems = course.autograde(root, seed=SEED)
-    assert ("mal", "1.1", "forbidden_call") in {(p.student_id, p.task, p.kind) for p in problems}, problems
+    with course.export(root)[1].open(newline="") as fh:
+        tasks = {r["task"]: float(r["score"]) for r in csv.DictReader(fh) if r["student_id"] == "mal"}
+    assert tasks == {"1.1": 0.0, "1.2": 2.0, "1.3": 2.0, "1.4": 2.0}, (tasks, problems)
+    capsys.readouterr()
+
+
+def test_a_forged_setup_failure_is_the_submissions_problem_not_the_graders(released, tmp_path, capsys):
+    """Fresh eyes: a record saying the release's setup failed made every task a "grader_error" asking
+    the instructor to step in; the trusted side now runs the setup alone and finds the forgery."""
+    root = _copy_course(released, tmp_path)
+    inbox = tmp_path / "inbox"
+    (inbox / "mal" / "ps1").mkdir(parents=True)
+    nb = attacks.insert_after(attacks.load(ADA), "ps1-setup", attacks.code_cell(attacks.FORGED_SETUP))
+    (inbox / "mal" / "ps1" / "ps1.ipynb").write_text(json.dumps(nb))
+    course.collect(inbox, root)
+    problems = course.autograde(root, seed=SEED)
+    kinds = {(p.task, p.kind) for p in problems if p.student_id == "mal"}
+    assert kinds == {(task, "forged_record") for task in ("1.1", "1.2", "1.3", "1.4")}, problems
+    assert not [p for p in problems if "instructor" in p.detail]
     capsys.readouterr()
 
 
@@ -450,3 +593,178 @@ def test_a_resubmission_turning_a_folder_into_a_file_is_one_problem(tmp_path, ca
     assert ("mal", "conflict") in {(p.student_id, p.kind) for p in problems}
     assert (root / "submitted" / "ada" / "ps1" / "extra.txt").read_text() == "new"
     capsys.readouterr()
+
+
+# --------------------------------------------------------------------------- 7., 8. per sandbox
+
+
+_MEMORY_HOGS = """import os, time
+for _ in range(2):
+    os.fork()  # 4 processes
+os.setsid()
+block = bytearray(400 << 20)
+for i in range(0, len(block), 4096):
+    block[i] = 1
+time.sleep(20)
+"""
+
+_CPU_HOGS = """import os, time
+for _ in range(8):  # eight busy processes, each in a session of its own, orphaned by a double fork
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork():
+            os._exit(0)
+        while True:
+            pass
+time.sleep(25)  # the graded program itself waits, as a runner would
+"""
+
+
+def test_the_watchdog_stops_a_sandbox_whose_processes_together_pass_the_memory_cap():
+    """Issue 20, item 8: four processes of 400 MB, each far under its own 3 GB, 1.6 GB together."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")
+    limits = grading.Limits(wall=30, total_memory=1 << 30)
+    result = sandbox.run([sys.executable, "-I", "-c", _MEMORY_HOGS], {}, limits=limits)
+    assert result.stopped == "memory" and not result.timed_out, result
+    assert result.seconds < 15
+
+
+def test_memory_outside_every_processs_resident_size_is_refused():
+    """Fresh eyes: 12 memfds of 60 MB held 720 MB while the watchdog saw 9 MB resident (and 1,024
+    descriptors of 64 MB each would be 64 GB); a detached System V segment is the same."""
+    if platform.machine() not in ("x86_64", "aarch64"):
+        pytest.skip("no seccomp table for this architecture")
+    code = ("import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+            "try:\n    os.memfd_create('hold')\n    memfd = 0\nexcept OSError as exc:\n    memfd = exc.errno\n"
+            "shm = libc.shmget(0, 1 << 20, 0o1600)\nprint(memfd, shm, ctypes.get_errno())")
+    assert _sandboxed(code) == "1 -1 1", "memfd_create and shmget must fail with EPERM"
+
+
+def test_the_watchdog_stops_a_sandbox_whose_orphaned_processes_together_pass_the_cpu_cap():
+    """Issue 20, items 7 and 8: eight busy setsid orphans, each under its own 20 s CPU limit."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")
+    limits = grading.Limits(wall=30, cpu=20, total_cpu=3)
+    result = sandbox.run([sys.executable, "-I", "-c", _CPU_HOGS], {}, limits=limits)
+    assert result.stopped == "cpu" and not result.timed_out, result
+    assert result.seconds < 20
+    assert sandbox.tree_usage(os.getpid())[2] >= 1  # the measure sees this process itself
+
+
+_SHORT_LIVED = """import os, signal, time
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children reaped automatically: their time reaches no parent
+while True:
+    for _ in range(1):
+        try:
+            child = os.fork()
+        except OSError:  # the process limit, while the machine is busy
+            break
+        if child == 0:
+            end = time.process_time() + 0.3
+            while time.process_time() < end:
+                pass
+            os._exit(0)
+    time.sleep(0.5)
+"""
+
+
+def test_the_watchdog_counts_the_cpu_time_of_children_that_were_reaped_automatically():
+    """Fresh eyes: with SIGCHLD ignored, an ended child's CPU time was in no live process's
+    ``cutime``: short-lived busy children used CPU without limit until the wall clock."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")
+    result = sandbox.run([sys.executable, "-I", "-c", _SHORT_LIVED], {}, limits=grading.Limits(wall=25, total_cpu=2))
+    assert result.stopped == "cpu" and not result.timed_out, result
+    assert result.seconds < 20
+
+
+def test_the_watchdog_finds_the_process_tree_also_without_the_kernels_children_lists(monkeypatch):
+    """Kernels built without CONFIG_PROC_CHILDREN: the full scan of /proc finds the same tree."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+    try:
+        time.sleep(0.3)
+        fast = sandbox._tree_pids(os.getpid())
+        real = open
+
+        def no_children(path, *args, **kwargs):
+            if str(path).endswith("/children"):
+                raise FileNotFoundError(path)
+            return real(path, *args, **kwargs)
+
+        monkeypatch.setattr(sandbox, "open", no_children, raising=False)
+        assert child.pid in fast and os.getpid() in fast
+        assert len(sandbox._tree_pids(os.getpid())) > len(fast)  # every process of /proc
+        assert sandbox.tree_usage(os.getpid())[2] == len(fast)  # and the walk from the root keeps the tree
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_sandbox_stopped_by_the_watchdog_is_that_tasks_limit_problem(monkeypatch, tmp_path):
+    lay = grading.layout(COURSEWORK, "ps1", COURSEWORK / "source" / "ps1" / "ps1.ipynb")
+    sub = grading.read_submission(lay, "mal", ADA)
+    cases = grading.make_cases(lay, "1.1", SEED)
+    job = grading.Job(lay, sub, "1.1", cases, grading.encode_cases(cases))
+    for stopped, words in (("memory", "3 GB of memory"), ("cpu", "60 s of CPU time")):
+        monkeypatch.setattr(sandbox, "run", lambda *a, stopped=stopped, **k: sandbox.Result(
+            -9, b"", b"", 0, 1.0, stopped=stopped))
+        result = grading.run_task(job, tmp_path, grading.Limits())
+        assert (result.kind, result.score, result.wall_limit) == ("limit", 0.0, False)
+        assert result.message == f"grading task 1.1 was stopped: its processes together used more than {words}"
+
+
+# --------------------------------------------------------------------------- the Otter route's disk
+
+
+def test_the_otter_sandbox_writes_its_results_into_a_capped_tmpfs_not_onto_the_graders_disk(monkeypatch, tmp_path):
+    """Fresh eyes: ``otter run`` wrote into a writable host folder, where a student's kernel could
+    leave any number of 64 MB files. Now Otter's results folder is a tmpfs of ``RESULTS_SPACE``
+    and the results file comes back through the answers pipe."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")
+    otter_export = _load("otter_export")
+    fill = ("for i in range(8):\n    open(f'/grade/results/f{i}', 'wb').write(b'x' * (4 << 20))\n")
+    write = "open('/grade/results/results.json', 'w').write('{\"score\": 1}')"
+    command = [sys.executable, "-I", "-c", otter_export.RESULTS_BACK, "{answers_fd}", sys.executable, "-I", "-c"]
+    limits = grading.Limits(wall=30)
+    spare = [os.pipe() for _ in range(12)]  # the answers pipe gets a descriptor above 9 (a shell redirects 0-9)
+    back = sandbox.run([*command, write], {}, limits=limits, whole_environment=True,
+                       scratch={"/grade/results": otter_export.RESULTS_SPACE})
+    assert back.answers == b'{"score": 1}', back
+    full = sandbox.run([*command, fill + write], {}, limits=limits, whole_environment=True,
+                       scratch={"/grade/results": otter_export.RESULTS_SPACE})
+    assert b"No space left on device" in full.output and full.answers == b"", full
+    for fd in (fd for pair in spare for fd in pair):
+        os.close(fd)
+    seen = {}
+    real = sandbox.run
+
+    def run(command, binds, **kwargs):
+        seen.update(kwargs)
+        return sandbox.Result(0, b'{"tests": [], "score": 2.0}', b"", 0, 1.0)
+
+    monkeypatch.setattr(sandbox, "run", run)
+    assert otter_export.otter_run(tmp_path / "a.zip", tmp_path / "s.ipynb") == {"tests": [], "score": 2.0}
+    assert not seen.get("writable") and seen["scratch"] == {"/grade/results": otter_export.RESULTS_SPACE}
+    monkeypatch.setattr(sandbox, "run", real)
+
+
+def test_a_second_grader_running_at_the_same_time_does_not_use_up_the_process_limit():
+    """Fresh eyes: with one uid per worker slot (61000 + slot), the sandboxes of two graders running
+    at once (the Otter route beside the nbgrader route, two courses) shared RLIMIT_NPROC, and the
+    second grader's programs failed to start ("setpriv: failed to execute ...")."""
+    if shutil.which("bwrap") is None or sandbox.mode() != "root":
+        pytest.skip("root mode only (in user mode the limit counts the grader's own user)")
+    busy = ("import os, time\nfor _ in range(30):  # the Otter route's sandboxes allow 64 processes\n"
+            "    if os.fork() == 0:\n        time.sleep(5)\n        os._exit(0)\ntime.sleep(5)")
+    first = threading.Thread(target=sandbox.run, args=([sys.executable, "-I", "-c", busy], {}),
+                             kwargs={"limits": grading.Limits(wall=15, processes=64)}, daemon=True)
+    first.start()
+    time.sleep(2)
+    other = ("import runpy, sys\nsandbox = runpy.run_path(sys.argv[1])\n"
+             "r = sandbox['run']([sys.executable, '-I', '-c', 'print(\"started\")'], {})\nprint(r.output.decode())")
+    second = subprocess.run([sys.executable, "-c", other, str(COURSEWORK / "scripts" / "sandbox.py")],
+                            check=False, capture_output=True, text=True, timeout=60)
+    assert "started" in second.stdout, second.stdout + second.stderr
+    first.join()

@@ -492,7 +492,7 @@ def autograde(course: Path = COURSE, *, limits=None, workers: int | None = None,
     layouts = {name: grading.layout(course, name) for name in assignments(course)}
     cases = {(name, task): grading.make_cases(lay, task, seed) for name, lay in layouts.items() for task in lay.points}
     encoded = {key: grading.encode_cases(value) for key, value in cases.items()}
-    problems, subs, jobs = [], {}, []
+    problems, subs, jobs, unread = [], {}, [], {}
     for student in students:
         for name, lay in layouts.items():
             subs[(student, name)] = None
@@ -500,6 +500,8 @@ def autograde(course: Path = COURSE, *, limits=None, workers: int | None = None,
                 found, path = _find_notebook(course, student, name)
                 problems += found
                 if path is None:
+                    if any(p.kind != "not_submitted" for p in found):
+                        unread[(student, name)] = None  # a folder without a notebook to grade
                     continue
                 sub = grading.read_submission(lay, student, path)
                 for task in lay.points:  # here, not in a worker: a failure is this submission's
@@ -509,11 +511,13 @@ def autograde(course: Path = COURSE, *, limits=None, workers: int | None = None,
                 what = "not valid JSON, perhaps truncated" if isinstance(exc, json.JSONDecodeError) else "not a notebook"
                 problems.append(Problem(student, name, "", "invalid_notebook",
                                         f"{name}.ipynb is {what} ({message}): not graded, scored 0"))
+                unread[(student, name)] = path
                 continue
             except Exception as exc:  # noqa: BLE001 - whatever a submission does, the class is graded
                 problems.append(Problem(student, name, "", "invalid_notebook",
                                         f"{name}: the grader could not read this submission ({type(exc).__name__}): "
                                         "not graded, scored 0; tell the instructor"))
+                unread[(student, name)] = path
                 continue
             problems += sub.problems
             subs[(student, name)] = sub
@@ -548,6 +552,9 @@ def autograde(course: Path = COURSE, *, limits=None, workers: int | None = None,
     _record_grades(course, subs, grades)
     for student, name in removed:
         shutil.rmtree(course / "autograded" / student / name, ignore_errors=True)
+    for (student, name), path in unread.items():  # a feedback page that says why it was not graded
+        _write_unread(course, student, name, path, layouts[name],
+                      [p for p in problems if p.student_id == student and p.assignment == name])
     _write_problems(course, problems, "autograde", students=None if only is None else students)
     _print_problems([p for p in problems if p.kind not in ("failed_check", "not_attempted")])
     print(f"graded {len(subs)} submissions ({len(jobs)} sandboxed runs) in {time.monotonic() - start:.1f} s")
@@ -592,15 +599,29 @@ def _remove_submission(gb, name: str, student: str) -> None:
 
 
 def _read_result(course: Path, student: str, name: str):
+    """The result of the last grading of a submission, or None (also when it could not be graded)."""
     path = Path(course) / "autograded" / student / name / "result.json"
-    return json.loads(path.read_text()) if path.is_file() else None
+    result = json.loads(path.read_text()) if path.is_file() else None
+    return result if result is None or result.get("graded", True) else None
 
 
-def _write_result(course, student, name, sub, task_results, problems) -> Path:
+def _write_unread(course, student, name, path, lay, problems) -> Path:
+    """``result.json`` of a submission that could not be graded: no grade, only the grader's reasons.
+
+    It gives the student a feedback page saying why (the problems' texts are the grader's own);
+    the gradebook has no grade for it (0 in the export).
+    """
+    tasks = [grading.TaskResult(task, 0.0, points, "not_graded", "not graded: see the notes below")
+             for task, points in lay.points.items()]
+    sub = grading.Submission(student, name, Path(path or f"{name}.ipynb"))
+    return _write_result(course, student, name, sub, tasks, problems, graded=False)
+
+
+def _write_result(course, student, name, sub, task_results, problems, *, graded: bool = True) -> Path:
     folder = Path(course) / "autograded" / student / name
     folder.mkdir(parents=True, exist_ok=True)
     result = {
-        "student_id": student, "assignment": name, "notebook": sub.path.name,
+        "student_id": student, "assignment": name, "notebook": sub.path.name, "graded": graded,
         "score": sum(r.score for r in task_results), "max_score": sum(r.max_score for r in task_results),
         "tasks": [{"task": r.task, "score": r.score, "max_score": r.max_score, "kind": r.kind,
                    "message": r.message, "seconds": round(r.seconds, 3)} for r in task_results],
@@ -703,6 +724,7 @@ def feedback_html(result: dict) -> str:
     the graded cells. Never the hidden tests, their inputs, or anything the code printed.
     """
     e = html.escape
+    graded = result.get("graded", True)
     rows = "".join(
         f"<tr><td>{e(t['task'])}</td><td class={'ok' if t['kind'] == 'passed' else 'no'}>"
         f"{t['score']:g} / {t['max_score']:g}</td><td>{e(t['message']) if t['message'] else 'correct'}</td></tr>"
@@ -716,11 +738,12 @@ def feedback_html(result: dict) -> str:
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(result['assignment'])}: feedback"
             f"</title><style>{_FEEDBACK_STYLE}</style></head><body>"
             f"<h1>{e(result['assignment'])}: feedback for {e(result['student_id'])}</h1>"
-            f"<p><b>Score: {result['score']:g} / {result['max_score']:g}</b> (graded: {e(result['notebook'])})</p>"
+            f"<p><b>Score: {result['score']:g} / {result['max_score']:g}</b> "
+            f"({'graded' if graded else 'not graded'}: {e(result['notebook'])})</p>"
             f"<table><tr><th>task</th><th>points</th><th>result</th></tr>{rows}</table>"
-            "<p>Each task was run on the self-check's data and on hidden cases (other data, edge cases). "
-            "A failed task names the first case that failed.</p>"
-            f"{notes_html}<h2>Your code, as graded</h2>{code}</body></html>")
+            + ("<p>Each task was run on the self-check's data and on hidden cases (other data, edge cases). "
+               "A failed task names the first case that failed.</p>" if graded else "")
+            + notes_html + (f"<h2>Your code, as graded</h2>{code}" if graded else "") + "</body></html>")
 
 
 def feedback(course: Path = COURSE) -> list[Path]:

@@ -153,6 +153,7 @@ class Layout:
     points: dict[str, float]          #: task -> points
     tasks: dict[str, dict]            #: task -> {"cases", "check", "forbidden", "functions"}
     public: dict = field(default_factory=dict, repr=False)
+    setup_ok: bool | None = field(default=None, repr=False)  #: the setup alone runs in a sandbox (when asked)
 
 
 def _defined_functions(source: str) -> list[str]:
@@ -282,12 +283,16 @@ MAX_NOTEBOOK = 20 << 20
 MAX_CODE = 1 << 20
 
 
-def read_regular(path: Path, limit: int = MAX_NOTEBOOK) -> bytes:
-    """The bytes of a regular file that is not a symlink, at most ``limit`` of them, else ValueError.
+def read_regular(path: Path, limit: int = MAX_NOTEBOOK, *, one_name: bool = True) -> bytes:
+    """The bytes of a regular file that is not a symlink or a hard link, at most ``limit`` of them, else ValueError.
 
     Opened with ``O_NOFOLLOW | O_NONBLOCK`` and checked with ``fstat`` on the open file, so that
     a symlink (planted in an inbox), a FIFO (which would block forever), a device or a folder is
     refused without being followed or waited on, whatever the path looked like a moment before.
+    A file with more than one name (``st_nlink > 1``) is refused too: a hard link planted in an
+    inbox (by an archive unpacked by hand) could be the instructor's solutions. ``one_name=False``
+    for the grader's own copies in ``submitted/``, which a backup by hard links (``cp -al``,
+    rsnapshot) gives a second name.
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
@@ -297,6 +302,8 @@ def read_regular(path: Path, limit: int = MAX_NOTEBOOK) -> bytes:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise ValueError("not a regular file")
+        if one_name and info.st_nlink > 1:  # a hard link (an unpacked archive can plant one) may be any file of this disk
+            raise ValueError("a hard link to a file that may lie outside the inbox")
         if info.st_size > limit:
             raise ValueError(f"larger than {limit >> 20} MB")
         chunks, size = [], 0
@@ -332,8 +339,8 @@ def parse_notebook(data: bytes) -> dict:
 
 
 def read_notebook(path: Path) -> dict:
-    """Parse a submitted notebook file (a regular file of at most :data:`MAX_NOTEBOOK` bytes)."""
-    return parse_notebook(read_regular(path))
+    """Parse a collected notebook file (a regular file of at most :data:`MAX_NOTEBOOK` bytes)."""
+    return parse_notebook(read_regular(path, one_name=False))
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -720,13 +727,11 @@ def run_task(job: Job, work: Path, limits: Limits, *, slot: int = 0, use_sandbox
         if use_sandbox:
             binds = {str(package): sandbox.PACKAGE_DIR, str(SCRIPTS / "runner.py"): f"{sandbox.RUNNER_DIR}/runner.py",
                      str(bundle): sandbox.BUNDLE_DIR}
-            # an installed (non-editable) copy in the mounted environment is covered by the poisoned one
-            covers = [(str(package / "cosim_helpers"), installed) for installed in sandbox.installed_copies("cosim_helpers")]
             for font in (mpl.glob("fontlist-*.json") if mpl else []):
                 binds[str(font)] = f"/tmp/mpl/{font.name}"
             command = [sys.executable, "-I", f"{sandbox.RUNNER_DIR}/runner.py", sandbox.BUNDLE_DIR, "{answers_fd}",
                        str(limits.call), sandbox.PACKAGE_DIR, deadline]
-            result = sandbox.run(command, binds, limits=limits, slot=slot, covers=covers)
+            result = sandbox.run(command, binds, limits=limits, slot=slot)
         else:
             tmp = bundle.parent / (bundle.name + "-tmp")
             tmp.mkdir()
@@ -739,6 +744,11 @@ def run_task(job: Job, work: Path, limits: Limits, *, slot: int = 0, use_sandbox
     finally:
         shutil.rmtree(bundle, ignore_errors=True)
     points = lay.points[task]
+    if result.stopped:  # the watchdog: all the sandbox's processes together, not one of them
+        cap = (f"{limits.total_memory / (1 << 30):g} GB of memory" if result.stopped == "memory" else
+               f"{limits.total_cpu if limits.total_cpu is not None else limits.cpu:g} s of CPU time")
+        return TaskResult(task, 0.0, points, "limit", f"grading task {task} was stopped: its processes together "
+                          f"used more than {cap}", result.seconds, printed=result.output_bytes, log=result.output)
     if result.timed_out:
         return TaskResult(task, 0.0, points, "timeout",
                           f"grading task {task} was stopped after the {limits.wall:g} s limit for the whole run "
@@ -755,12 +765,43 @@ def run_task(job: Job, work: Path, limits: Limits, *, slot: int = 0, use_sandbox
                           f"grading task {task} failed: {how}", result.seconds, printed=result.output_bytes,
                           log=result.output)
     scored = score_task(lay, task, job.cases, answers, limits)
+    if scored.kind == "grader_error" and use_sandbox and setup_runs_alone(lay, work, limits, slot):
+        scored = TaskResult(task, 0.0, points, "forged_record",
+                            "the problem set's own setup was reported as failed, but it runs correctly alone: the "
+                            "submission's code changed the grader's records")
     if scored.kind == "timeout" and any(a["status"] == "timeout" and a["error"] == "deadline" for a in
                                         [*answers["cases"], *answers["cells"]]):
         scored.wall_limit = True  # stopped by the run's wall clock, not by its CPU limit: rerun alone
     scored.seconds, scored.cells, scored.printed = result.seconds, answers["cells"], result.output_bytes
     scored.log = result.output
     return scored
+
+
+def setup_runs_alone(lay: Layout, work: Path, limits: Limits, slot: int = 0) -> bool:
+    """Whether the problem set's own setup cells run without error in a sandbox, with no student code.
+
+    Asked only when a task's records say the setup failed: the records come from the sandbox,
+    where the student's code could have forged them, so the trusted side tells a broken setup
+    (the grader's problem) from a forged record (the submission's). Decided once per problem set.
+    """
+    if lay.setup_ok is None:
+        bundle = Path(tempfile.mkdtemp(dir=work, prefix="setup-"))
+        shutil.rmtree(bundle)
+        _write_bundle(bundle, lay.setup, ([], {}))
+        package = package_copy(work, [])
+        try:
+            binds = {str(package): sandbox.PACKAGE_DIR, str(SCRIPTS / "runner.py"): f"{sandbox.RUNNER_DIR}/runner.py",
+                     str(bundle): sandbox.BUNDLE_DIR}
+            command = [sys.executable, "-I", f"{sandbox.RUNNER_DIR}/runner.py", sandbox.BUNDLE_DIR, "{answers_fd}",
+                       str(limits.call), sandbox.PACKAGE_DIR]
+            result = sandbox.run(command, binds, limits=limits, slot=slot)
+            answers = parse_answers(result.answers, limits, 0, [c["label"] for c in lay.setup])
+            lay.setup_ok = all(c["status"] == "ok" for c in answers["cells"])
+        except ValueError:
+            lay.setup_ok = False
+        finally:
+            shutil.rmtree(bundle, ignore_errors=True)
+    return lay.setup_ok
 
 
 def run_jobs(jobs: list[Job], work: Path, limits: Limits, *, workers: int | None = None,

@@ -306,6 +306,25 @@ def find_leaks(course: Path = COURSE, out: Path = DEFAULT_OUT) -> list[str]:
 # --------------------------------------------------------------------------- grading with otter run
 
 
+#: Bytes of the sandbox's writable results folder in the Otter route (a tmpfs; Otter's results
+#: of one notebook take a few kB).
+RESULTS_SPACE = 16 << 20
+#: Runs inside the Otter sandbox: ``python -c RESULTS_BACK FD COMMAND...`` runs the command (which
+#: does not inherit FD), then sends ``/grade/results/results.json`` through FD to the grader and
+#: exits with the command's status.
+RESULTS_BACK = """import subprocess, sys
+code = subprocess.run(sys.argv[2:], check=False).returncode
+try:
+    with open("/grade/results/results.json", "rb") as fh:
+        data = fh.read()
+except OSError:
+    data = b""
+with open(int(sys.argv[1]), "wb") as out:
+    out.write(data)
+sys.exit(code)
+"""
+
+
 def otter_run(autograder: Path, submission: Path, *, use_sandbox: bool = True,
               limits=None, slot: int = 0) -> dict:
     """Grade one notebook with ``otter run`` (no Docker); Otter's results.json as a dict.
@@ -331,9 +350,15 @@ def otter_run(autograder: Path, submission: Path, *, use_sandbox: bool = True,
             binds |= {str(autograder): "/grade/autograder.zip", str(submission): f"/grade/{name}"}
             if Path("/etc/hosts").is_file():  # Otter talks to its kernel over the sandbox's own loopback
                 binds["/etc/hosts"] = "/etc/hosts"
-            command = [sys.executable, "-I", "-m", "otter", "run", "--no-logo", "-a", "/grade/autograder.zip",
-                       "-o", "/grade/results", f"/grade/{name}"]
-            result = sandbox.run(command, binds, limits=limits, slot=slot, writable={str(out): "/grade/results"})
+            # Otter writes into a size-capped tmpfs of the sandbox (never a folder of this disk); the
+            # results file comes back through the answers pipe, read up to its cap like any answer
+            command = [sys.executable, "-I", "-c", RESULTS_BACK, "{answers_fd}", sys.executable, "-I", "-m", "otter",
+                       "run", "--no-logo", "-a", "/grade/autograder.zip", "-o", "/grade/results", f"/grade/{name}"]
+            result = sandbox.run(command, binds, limits=limits, slot=slot, whole_environment=True,
+                                 scratch={"/grade/results": RESULTS_SPACE})
+            if result.answers and not result.answers_too_large:
+                path = out / "results.json"
+                path.write_bytes(result.answers)
         else:
             command = [sys.executable, "-m", "otter", "run", "--no-logo", "-a", str(autograder), "-o", str(out),
                        str(submission)]
