@@ -304,10 +304,14 @@ def test_korean_site_language_and_switch(korean_site):
         if "book/index" in translated_pages():   # the parts of the contents, in the sidebar
             captions = [c.get_text() for c in ko.select(".bd-sidebar-primary .caption-text")]
             assert captions and all(HANGUL.search(c) for c in captions), (page, captions)
+    theme_words = [e.msgid for e in catalogue("sphinx")] + ["Search this book", "Toggle hidden content"]
     for page in translated_pages():
         text = (korean_site / f"{page}.html").read_text(encoding="utf-8")
         h1 = BeautifulSoup(text, "html.parser").select_one("article h1").get_text()
         assert HANGUL.search(h1), f"{page}: title not translated: {h1!r}"
+        # the theme's labels too (locales/ko/LC_MESSAGES/sphinx.po, the search box in tools/i18n.py)
+        english = [w for w in theme_words if w and w in text]
+        assert not english, f"{page}: the theme's labels in English: {english}"
 
 
 @pytest.mark.slow
