@@ -110,7 +110,9 @@ def html_ko() -> Path:
     _sphinx("html", HTML_KO_BUILD, BUILD / ".doctrees-ko", language=LANGUAGE,
             locale_dirs=[str(LOCALES)], html_title=title_ko(),
             # "Eq. 1.1" is generated text, not a message: the Korean form of _config.yml's.
-            math_eqref_format="식 {number}")
+            math_eqref_format="식 {number}",
+            # the search box's placeholder is a theme option (Jupyter Book sets it), not a message
+            html_theme_options={"search_bar_text": "이 책에서 검색..."})
     if HTML_KO.exists():
         shutil.rmtree(HTML_KO)
     shutil.copytree(HTML_KO_BUILD, HTML_KO)
