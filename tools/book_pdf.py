@@ -264,25 +264,37 @@ def build(html_dir: Path = ROOT / "_build" / "html", out: Path | None = None,
     Returns the PDF's path (default ``_build/pdf/book-<variant>.pdf``, with ``-<edition>`` for
     editions other than English).
     """
+    target = combined_page(html_dir, variant=variant, edition=edition)   # checks variant and edition
+    chromium = _chromium(chromium)
+    suffix = variant if edition == "en" else f"{variant}-{edition}"
+    out = Path(out) if out is not None else ROOT / "_build" / "pdf" / f"book-{suffix}.pdf"
+    print_pdf(target.parent.parent, f"_pdf/{target.name}", out, chromium)
+    return out
+
+
+def combined_page(html_dir: Path = ROOT / "_build" / "html", *, variant: str = "instructor",
+                  edition: str = "en") -> Path:
+    """Write the one page that :func:`build` prints, ``<edition's html>/_pdf/book-<variant>[-<edition>].html``.
+
+    Everything a PDF holds comes from this page (Chromium prints it and adds page numbers), so
+    text that is not in it is not in the PDF: the tests check the student variant here.
+    """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
     if edition not in EDITIONS:
         raise ValueError(f"edition must be one of {sorted(EDITIONS)}, got {edition!r}")
-    chromium = _chromium(chromium)
     book = EDITIONS[edition](html_dir)
     html_dir = book["html"]
     if not (html_dir / "book" / "index.html").exists():
         raise FileNotFoundError(f"no built book in {html_dir}: run `make book` first")
     suffix = variant if edition == "en" else f"{variant}-{edition}"
-    out = Path(out) if out is not None else ROOT / "_build" / "pdf" / f"book-{suffix}.pdf"
     front = book["front"] + f"<p><b>{book['variant_notes'][variant]}</b></p>"
     combined = combine(html_dir, book["pages"], book["title"], front, VARIANTS[variant], book["lang"],
                        book["contents"])
     target = html_dir / "_pdf" / f"book-{suffix}.html"
     target.parent.mkdir(exist_ok=True)
     target.write_text(combined, encoding="utf-8")
-    print_pdf(html_dir, f"_pdf/{target.name}", out, chromium)
-    return out
+    return target
 
 
 def main(argv=None):
