@@ -214,7 +214,7 @@ def check_factors(P, Q, client, *, chunk_rows=None):
 # --- the search -------------------------------------------------------------------------------------------
 
 
-def _search_chunk(block, start, Z, Mcat, K, queries):
+def _search_chunk(block, start, Z, Mcat, K, queries, floor=None):
     """float32 top-K of every (transform, query) among the rows of one chunk (global row indices).
 
     The in-process pass (:func:`cosim_helpers.audit.neighbours._search`) on
@@ -223,7 +223,11 @@ def _search_chunk(block, start, Z, Mcat, K, queries):
     rows (never their own neighbours), ``start`` the chunk's first row. The
     first rows give each query a threshold by a partial sort; later blocks of
     scores are screened against it (one row maximum) and the few entries
-    above it merged in batches.
+    above it merged in batches. ``floor`` (T * nq), if given, is a lower bound
+    of each list's K-th best score over all chunks (the K-th best of the first
+    chunk): the threshold never starts below it. A chunk alone would start
+    from its own first rows, and a loose threshold lets most blocks through the
+    screen (at 10^6 rows in eight chunks, 2.3 times the in-process CPU time).
     Returns values (T, nq, K') and rows (T, nq, K'), best first, K' = min(K, rows of the chunk).
     """
     T, nq, m = Z.shape[0], Z.shape[1], block.shape[0]
@@ -238,7 +242,7 @@ def _search_chunk(block, start, Z, Mcat, K, queries):
         S[r, c] = -np.inf
         sel = np.argpartition(-S, K - 1, axis=1)[:, :K]
         best_v[t * nq:(t + 1) * nq], best_i[t * nq:(t + 1) * nq] = np.take_along_axis(S, sel, 1), sel + start
-    thr = best_v.min(axis=1)
+    thr = best_v.min(axis=1) if floor is None else np.maximum(best_v.min(axis=1), floor)
     buf = np.empty((nq, _BLOCK), dtype=np.float32)
     pending, n_pending = [], 0
     for lo in range(warm, m, _BLOCK):
@@ -361,8 +365,18 @@ def _top_neighbours(F, queries, transforms, *, top, pad, exact, progress):
     else:
         K = min(top + pad, m - 1)
         Z = np.stack([_unit(Eq, M, np.float32) for M in Ms])
-        best_v, cand = _map_reduce(F, _search_chunk, (Z, np.concatenate(Ms, axis=1), K, queries), _merge_top,
-                                   (K,), progress)
+        Mcat = np.concatenate(Ms, axis=1)
+        floor = None
+        if len(F.X.chunks[0]) > 1:
+            # Every score of the true top-K is at least the first chunk's K-th best (that chunk is part
+            # of the catalogue), so every chunk may start its screen there; the first chunk is searched
+            # twice, a small price for screening out most blocks (see _search_chunk).
+            dask, _ = _dask()
+            first = F.X.to_delayed().ravel()[0]
+            v, _ = F.client.compute(dask.delayed(_search_chunk)(first, 0, Z, Mcat, K, queries)).result()
+            if v.shape[2] == K:
+                floor = v[:, :, -1].reshape(-1)
+        best_v, cand = _map_reduce(F, _search_chunk, (Z, Mcat, K, queries, floor), _merge_top, (K,), progress)
         thr = best_v[:, :, -1]
         rows = np.unique(cand)
         R = F[rows]
