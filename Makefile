@@ -28,8 +28,14 @@ $(STAMP): requirements.txt pyproject.toml
 ## package empties that cache. The Korean edition translates with locales/ko (tools/i18n.py).
 book: $(STAMP)
 	$(BIN)/python tools/notebooks.py cache
-	$(BIN)/jupyter-book build . --warningiserror --keep-going
-	$(BIN)/python tools/i18n.py html-ko
+	@# The two editions build at once (one core each; they only read the execution cache); the
+	@# Korean build's messages are kept in _build/ko/build.log and shown if it fails.
+	@mkdir -p _build/ko
+	@$(BIN)/python tools/i18n.py html-ko > _build/ko/build.log 2>&1 & ko=$$!; \
+	$(BIN)/jupyter-book build . --warningiserror --keep-going; en=$$?; \
+	wait $$ko; status=$$?; \
+	if [ $$status -ne 0 ]; then cat _build/ko/build.log; echo "the Korean edition failed to build"; fi; \
+	[ $$en -eq 0 ] && [ $$status -eq 0 ]
 	@echo "The book is at $(CURDIR)/_build/html/index.html (한국어: _build/html/ko/index.html)"
 
 ## catalogues: regenerate the Korean edition's message catalogues, one per page, in

@@ -38,10 +38,11 @@ CACHE = BUILD / ".jupyter_cache"
 LOCALES = ROOT / "locales"
 LANGUAGE = "ko"
 POT = BUILD / "gettext"
-#: Built apart, then copied into the English site (the notebooks' figures are written
-#: next to the output folder, so building into _build/html/ko would leave a second
-#: jupyter_execute folder inside the English site).
-HTML_KO_BUILD = BUILD / "html-ko"
+#: Built apart, then copied into the English site. MyST-NB writes the notebooks' figures into
+#: ``jupyter_execute`` beside the output folder: building into _build/html/ko would leave a
+#: second such folder inside the English site, and building beside the English site would
+#: share _build/jupyter_execute with the English build, which ``make book`` runs at the same time.
+HTML_KO_BUILD = BUILD / "ko" / "html"
 HTML_KO = BUILD / "html" / LANGUAGE
 
 
