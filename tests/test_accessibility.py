@@ -123,9 +123,13 @@ def _switch_mode(page, mode):
     page.emulate_media(color_scheme=mode)
     for _ in range(3):
         if page.evaluate("document.documentElement.dataset.theme") == mode:
-            return
-        page.locator(".theme-switch-button:visible").first.click()
+            break
+        # the button's own click handler, without moving the pointer there (a hover or focus would
+        # show a tooltip that a fresh visit does not have)
+        page.locator(".theme-switch-button:visible").first.dispatch_event("click")
     assert page.evaluate("document.documentElement.dataset.theme") == mode, f"could not switch to {mode} mode"
+    # the theme fades its colours: audit them once every transition has ended
+    page.evaluate("() => Promise.all(document.getAnimations().map(a => a.finished)).then(() => true)")
 
 
 def run_axe(page, rules=None):
