@@ -192,7 +192,7 @@ def test_axe_dark(light):
 #: The Korean edition (issue 23) is built from the same templates; what translation changes (the
 #: page language, translated labels and link texts, Hangul line breaking) is audited on three pages:
 #: the landing page, a chapter of theorems and maths, and a chapter of tables, code and commands.
-PAGES_KO = ["ko/index", "ko/book/05_objective2", "ko/book/09_audit"]
+PAGES_KO = ["ko/book/index", "ko/book/05_objective2", "ko/book/09_audit"]
 
 
 @pytest.fixture(scope="module", params=PAGES_KO)
