@@ -424,7 +424,7 @@ def build_honest(ada: dict) -> dict[str, tuple[bytes | dict, dict[str, bytes], s
 
 
 # --------------------------------------------------------------------------- round two (issue 20)
-# Used by ``test_coursework_round2.py``, each graded alone next to nothing else. A source that
+# Used by ``test_coursework_round2.py``, each its own student of one graded class. A source that
 # defines ``cosine_rows`` replaces task 1.1's answer cell, any other is added after the setup.
 
 FORGED_LABELS = '''

@@ -141,6 +141,10 @@ def graded(tmp_path_factory):
         (folder / "ps1.ipynb").write_bytes(nb if isinstance(nb, bytes) else json.dumps(nb, indent=1).encode())
         for name, data in extra.items():
             (folder / name).write_bytes(data)
+    # "eve" hands in ada's ps1 and later resubmits it unreadable: the first version is graded with the
+    # class, the resubmission alone (a resubmission that cannot be graded replaces a good grade)
+    (inbox / "eve" / "ps1").mkdir(parents=True)
+    shutil.copy(inbox / "ada" / "ps1" / "ps1.ipynb", inbox / "eve" / "ps1" / "ps1.ipynb")
     inbox_before = _checksums(inbox)
     collect_problems = course.collect(inbox, root)
     submitted_before = _checksums(root / "submitted")
@@ -148,11 +152,6 @@ def graded(tmp_path_factory):
     try:
         problems = course.autograde(root, limits=LIMITS)
         problem_rows = course.read_problems(root)
-        # a resubmission that cannot be graded replaces a good grade (ada's ps1 copy, "eve")
-        (inbox / "eve" / "ps1").mkdir(parents=True)
-        shutil.copy(inbox / "ada" / "ps1" / "ps1.ipynb", inbox / "eve" / "ps1" / "ps1.ipynb")
-        course.collect(inbox, root)
-        course.autograde(root, limits=LIMITS, students=["eve"])
         eve_first = _read_csv(course.export(root)[1])
         (inbox / "eve" / "ps1" / "ps1.ipynb").write_text("{ not json")
         course.collect(inbox, root, update=True)

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -298,26 +299,17 @@ def _malformed(inbox: Path) -> dict[str, str]:
     return out
 
 
-def test_one_malformed_submission_never_stops_the_class(released, tmp_path, capsys):
+def test_one_malformed_submission_never_stops_the_class(attacked):
     """Sandboxed: each malformed notebook is one problem line of its student; everybody else is graded."""
-    root = _copy_course(released, tmp_path)
-    inbox = tmp_path / "inbox"
-    (inbox / "ada" / "ps1").mkdir(parents=True)
-    shutil.copy(ADA, inbox / "ada" / "ps1" / "ps1.ipynb")
-    malformed = _malformed(inbox)
-    course.collect(inbox, root)
-    problems = course.autograde(root, seed=SEED)
-    with course.export(root)[0].open(newline="") as fh:
-        scores = {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh)}
+    scores, malformed = attacked.scores, attacked.malformed
     assert scores["ada"] == 9.0
     assert scores["x05-but"] == 9.0, "graded the renamed notebook"
     assert scores["x03-plus"] == 9.0 and scores["x04-minus"] == 9.0, "only the unreadable cell is dropped"
     assert scores["x01-deep"] == 0.0 and scores["x02-number"] == 0.0
-    kinds = {(p.student_id, p.kind) for p in problems}
+    kinds = {(p.student_id, p.kind) for p in attacked.problems}
     assert {("x01-deep", "invalid_notebook"), ("x02-number", "invalid_notebook"), ("x03-plus", "unreadable_cell"),
             ("x04-minus", "unreadable_cell"), ("x05-but", "renamed_notebook")} <= kinds
     assert set(malformed) <= set(scores)
-    capsys.readouterr()
 
 
 def test_a_huge_notebook_is_refused_before_it_is_read(tmp_path):
@@ -388,7 +380,7 @@ def test_kernel_keyring_calls_are_refused_in_every_sandbox():
     assert _sandboxed(code) == "-1 1", "add_key must fail with EPERM"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def planted():
     """Renamed copies of the course package inside the grader's environment (removed afterwards).
 
@@ -473,63 +465,79 @@ def test_the_sandbox_check_says_so_when_the_numerical_libraries_are_not_in_the_s
     assert "private file system" in sandbox.check(grading.Limits(wall=30))
 
 
-def test_a_planted_copy_of_the_package_cannot_be_imported_by_a_graded_task(released, tmp_path, planted, capsys):
+def test_a_planted_copy_of_the_package_cannot_be_imported_by_a_graded_task(attacked):
     """End to end: the forbidden reference, imported from a renamed copy (a folder, a zip), earns nothing."""
-    name, made = planted
-    root = _copy_course(released, tmp_path)
-    inbox = tmp_path / "inbox"
-    (inbox / "mal" / "ps1").mkdir(parents=True)
-    nb = attacks.replace(attacks.load(ADA), "ps1-t1-cosine", attacks.PLANTED_REFERENCE.format(
-        name=name, site=made["folder"].parent, zip=made["zip"], lib=made["lib"].parent))
-    (inbox / "mal" / "ps1" / "ps1.ipynb").write_text(json.dumps(nb))
-    course.collect(inbox, root)
-    problems = course.autograde(root, seed=SEED)
-    with course.export(root)[1].open(newline="") as fh:
-        tasks = {r["task"]: float(r["score"]) for r in csv.DictReader(fh) if r["student_id"] == "mal"}
-    assert tasks == {"1.1": 0.0, "1.2": 2.0, "1.3": 2.0, "1.4": 2.0}, (tasks, problems)
-    capsys.readouterr()
+    tasks = attacked.tasks["p01-planted"]
+    assert tasks == {"1.1": 0.0, "1.2": 2.0, "1.3": 2.0, "1.4": 2.0}, (tasks, attacked.problems)
 
 
-def test_a_forged_setup_failure_is_the_submissions_problem_not_the_graders(released, tmp_path, capsys):
+def test_a_forged_setup_failure_is_the_submissions_problem_not_the_graders(attacked):
     """Fresh eyes: a record saying the release's setup failed made every task a "grader_error" asking
     the instructor to step in; the trusted side now runs the setup alone and finds the forgery."""
-    root = _copy_course(released, tmp_path)
-    inbox = tmp_path / "inbox"
-    (inbox / "mal" / "ps1").mkdir(parents=True)
-    nb = attacks.insert_after(attacks.load(ADA), "ps1-setup", attacks.code_cell(attacks.FORGED_SETUP))
-    (inbox / "mal" / "ps1" / "ps1.ipynb").write_text(json.dumps(nb))
-    course.collect(inbox, root)
-    problems = course.autograde(root, seed=SEED)
-    kinds = {(p.task, p.kind) for p in problems if p.student_id == "mal"}
+    problems = [p for p in attacked.problems if p.student_id == "f01-forged-setup"]
+    kinds = {(p.task, p.kind) for p in problems}
     assert kinds == {(task, "forged_record") for task in ("1.1", "1.2", "1.3", "1.4")}, problems
     assert not [p for p in problems if "instructor" in p.detail]
-    capsys.readouterr()
+    assert not [p for p in attacked.problems if p.kind == "grader_error"], "the setup is the trusted one"
 
 
 @pytest.mark.parametrize("attack", sorted(attacks.ROUND2))
-def test_round_two_attacks_score_no_more_than_their_real_work_and_leak_nothing(released, tmp_path, attack, capsys):
+def test_round_two_attacks_score_no_more_than_their_real_work_and_leak_nothing(attacked, attack):
     """Sandboxed, end to end: the issue's attacks and the fresh-eyes ones (``coursework_attacks.ROUND2``)."""
-    source, earns, padding, _ = attacks.ROUND2[attack]
-    root = _copy_course(released, tmp_path)
-    inbox = tmp_path / "inbox"
-    (inbox / "mal" / "ps1").mkdir(parents=True)
-    nb = attacks.replace(attacks.load(ADA), "ps1-t1-cosine", source) if "def cosine_rows" in source \
-        else attacks.insert_after(attacks.load(ADA), "ps1-setup", attacks.code_cell(source))
-    for i in range(padding):
-        attacks.insert_after(nb, "ps1-setup", attacks.code_cell(f"_cell_{i} = {i}"))
-    (inbox / "mal" / "ps1" / "ps1.ipynb").write_text(json.dumps(nb))
-    course.collect(inbox, root)
-    course.autograde(root, seed=SEED)
-    course.feedback(root)
-    with course.export(root)[0].open(newline="") as fh:
-        score = sum(float(r["score"]) for r in csv.DictReader(fh) if r["student_id"] == "mal")
-    assert score <= earns
-    shown = (root / "reports" / "problems.csv").read_text() + (root / "feedback" / "mal" / "ps1" / "ps1.html").read_text()
+    _, earns, _, _ = attacks.ROUND2[attack]
+    assert sum(attacked.tasks[attack].values()) <= earns
+    with (attacked.root / "reports" / "problems.csv").open(newline="") as fh:
+        rows = [",".join(row) for row in csv.reader(fh) if row and row[0] == attack]
+    shown = "\n".join(rows) + (attacked.root / "feedback" / attack / "ps1" / "ps1.html").read_text()
     shown = shown.split("Your code, as graded")[0]
     assert "LEAK" not in shown and "c0." not in shown and "c1." not in shown and SEED not in shown
     # an exception type name is shown for at most a few cells: forged names are a channel of ~6 bits each
     assert shown.count("(not an answer cell)") <= 2 * grading.MAX_CELL_ERRORS  # problems.csv + feedback
-    capsys.readouterr()
+
+
+@pytest.fixture(scope="module")
+def attacked(released, planted, tmp_path_factory):
+    """One sandboxed autograde run of problem set 1 over every end-to-end attack of this file.
+
+    Each attack is its own student beside ada's honest notebook: the malformed notebooks
+    (``_malformed``), a forged setup record, a planted renamed copy of the package and the round
+    two attacks (``coursework_attacks.ROUND2``). Sandboxes share nothing, so grading them in one
+    class is what ``autograde`` does for a real class, and it starts the grader (sandbox check,
+    font cache, gradebook) once instead of once per attack.
+    """
+    name, made = planted
+    tmp = tmp_path_factory.mktemp("attacked")
+    root = _copy_course(released, tmp)
+    inbox = tmp / "inbox"
+    (inbox / "ada" / "ps1").mkdir(parents=True)
+    shutil.copy(ADA, inbox / "ada" / "ps1" / "ps1.ipynb")
+    malformed = _malformed(inbox)
+
+    def put(student, nb):
+        (inbox / student / "ps1").mkdir(parents=True)
+        (inbox / student / "ps1" / "ps1.ipynb").write_text(json.dumps(nb))
+
+    put("f01-forged-setup", attacks.insert_after(attacks.load(ADA), "ps1-setup",
+                                                 attacks.code_cell(attacks.FORGED_SETUP)))
+    put("p01-planted", attacks.replace(attacks.load(ADA), "ps1-t1-cosine", attacks.PLANTED_REFERENCE.format(
+        name=name, site=made["folder"].parent, zip=made["zip"], lib=made["lib"].parent)))
+    for attack, (source, _, padding, _) in attacks.ROUND2.items():
+        nb = attacks.replace(attacks.load(ADA), "ps1-t1-cosine", source) if "def cosine_rows" in source \
+            else attacks.insert_after(attacks.load(ADA), "ps1-setup", attacks.code_cell(source))
+        for i in range(padding):
+            attacks.insert_after(nb, "ps1-setup", attacks.code_cell(f"_cell_{i} = {i}"))
+        put(attack, nb)
+    course.collect(inbox, root)
+    problems = course.autograde(root, seed=SEED)
+    course.feedback(root)
+    grades, task_grades = course.export(root)
+    with grades.open(newline="") as fh:
+        scores = {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh)}
+    with task_grades.open(newline="") as fh:
+        tasks: dict = {}
+        for r in csv.DictReader(fh):
+            tasks.setdefault(r["student_id"], {})[r["task"]] = float(r["score"])
+    return SimpleNamespace(root=root, problems=problems, scores=scores, tasks=tasks, malformed=malformed)
 
 
 # --------------------------------------------------------------------------- fresh eyes
