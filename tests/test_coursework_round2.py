@@ -755,7 +755,26 @@ def test_the_otter_sandbox_writes_its_results_into_a_capped_tmpfs_not_onto_the_g
     monkeypatch.setattr(sandbox, "run", run)
     assert otter_export.otter_run(tmp_path / "a.zip", tmp_path / "s.ipynb") == {"tests": [], "score": 2.0}
     assert not seen.get("writable") and seen["scratch"] == {"/grade/results": otter_export.RESULTS_SPACE}
+    assert seen["hidden"] == otter_export._hidden_packages()
     monkeypatch.setattr(sandbox, "run", real)
+
+
+def test_the_otter_sandbox_sees_the_slow_to_import_iri_checker_as_an_empty_read_only_folder():
+    """``rfc3987_syntax`` (jsonschema's IRI format checks, used by neither Otter nor nbformat) compiles
+    38 Earley grammars when imported, in Otter's process and again in its kernel: about half of the
+    time of grading a notebook. The Otter sandbox shows its folder empty, and nothing can be put there."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")
+    otter_export = _load("otter_export")
+    hidden = otter_export._hidden_packages()
+    pytest.importorskip("rfc3987_syntax")
+    assert hidden and all(Path(p).name == "rfc3987_syntax" and any(Path(p).iterdir()) for p in hidden)
+    code = ("import os, sys\nfrom jsonschema import FormatChecker\n"
+            "print(os.listdir(sys.argv[1]), 'rfc3987_syntax.syntax_helpers' in sys.modules)\n"
+            "try:\n    open(os.path.join(sys.argv[1], 'x.py'), 'w')\nexcept OSError as exc:\n    print(exc.errno)")
+    result = sandbox.run([sys.executable, "-I", "-c", code, hidden[0]], {}, limits=grading.Limits(wall=60),
+                         whole_environment=True, hidden=hidden)
+    assert result.output.decode().split() == ["[]", "False", "30"], result.output  # EROFS
 
 
 def test_a_second_grader_running_at_the_same_time_does_not_use_up_the_process_limit():

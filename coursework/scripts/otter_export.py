@@ -325,6 +325,24 @@ sys.exit(code)
 """
 
 
+#: Installed packages the Otter sandbox sees as empty folders: ``rfc3987_syntax`` gives
+#: ``jsonschema`` its IRI format checks, which neither Otter nor nbformat use, and its import
+#: compiles 38 Earley grammars (about 2 s of CPU time) in Otter's process and again in the kernel,
+#: of each notebook graded. Without it ``jsonschema`` simply has no IRI format check.
+OTTER_HIDDEN = ("rfc3987_syntax",)
+
+
+def _hidden_packages() -> tuple[str, ...]:
+    import importlib.util
+
+    found = []
+    for name in OTTER_HIDDEN:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations:
+            found += [p for p in spec.submodule_search_locations if Path(p).is_dir()]
+    return tuple(found)
+
+
 def otter_run(autograder: Path, submission: Path, *, use_sandbox: bool = True,
               limits=None, slot: int = 0) -> dict:
     """Grade one notebook with ``otter run`` (no Docker); Otter's results.json as a dict.
@@ -355,7 +373,7 @@ def otter_run(autograder: Path, submission: Path, *, use_sandbox: bool = True,
             command = [sys.executable, "-I", "-c", RESULTS_BACK, "{answers_fd}", sys.executable, "-I", "-m", "otter",
                        "run", "--no-logo", "-a", "/grade/autograder.zip", "-o", "/grade/results", f"/grade/{name}"]
             result = sandbox.run(command, binds, limits=limits, slot=slot, whole_environment=True,
-                                 scratch={"/grade/results": RESULTS_SPACE})
+                                 scratch={"/grade/results": RESULTS_SPACE}, hidden=_hidden_packages())
             if result.answers and not result.answers_too_large:
                 path = out / "results.json"
                 path.write_bytes(result.answers)

@@ -291,14 +291,15 @@ def environment(limits: Limits) -> dict[str, str]:
 
 def bwrap_command(command: list[str], binds: dict[str, str], *, limits: Limits, slot: int = 0,
                   writable: dict[str, str] | None = None, whole_environment: bool = False,
-                  scratch: dict[str, int] | None = None) -> list[str]:
+                  scratch: dict[str, int] | None = None, hidden: tuple[str, ...] = ()) -> list[str]:
     """The ``bwrap`` command line running ``command`` with ``binds`` ({host path: sandbox path}) read-only.
 
     The Python environment is mounted as :func:`python_view` (the interpreter, the standard
     library and the allowed numerical distributions), or whole with ``whole_environment`` (the
     Otter route, whose kernel needs Jupyter). ``scratch`` ({sandbox path: bytes}): writable
     folders of their own, size-capped tmpfs that vanish with the sandbox (nothing is written on
-    the grader's disk; a result comes back through the answers pipe).
+    the grader's disk; a result comes back through the answers pipe). ``hidden``: folders that
+    the sandbox sees empty and read-only.
     """
     bwrap = shutil.which("bwrap")
     if bwrap is None:
@@ -329,6 +330,8 @@ def bwrap_command(command: list[str], binds: dict[str, str], *, limits: Limits, 
         args += ["--bind", host, inside]
     for inside, size in (scratch or {}).items():
         args += ["--perms", "1777", "--size", str(size), "--tmpfs", inside]
+    for inside in hidden:
+        args += ["--perms", "0755", "--tmpfs", inside, "--remount-ro", inside]
     args += ["--clearenv"]
     for key, value in environment(limits).items():
         args += ["--setenv", key, value]
@@ -484,7 +487,7 @@ def _reader(stream, keep: int, sink: list, counter: list, stop_at: int | None = 
 
 def run(command: list[str], binds: dict[str, str], *, limits: Limits = Limits(), slot: int = 0,
         sandbox: bool = True, writable: dict[str, str] | None = None, whole_environment: bool = False,
-        scratch: dict[str, int] | None = None) -> Result:
+        scratch: dict[str, int] | None = None, hidden: tuple[str, ...] = ()) -> Result:
     """Run ``command`` (its argument ``{answers_fd}`` is replaced by the answers pipe's fd number).
 
     ``binds`` maps host paths to the paths the command sees; without the sandbox the command must
@@ -496,7 +499,7 @@ def run(command: list[str], binds: dict[str, str], *, limits: Limits = Limits(),
     fds = [write_fd]
     if sandbox:
         argv = bwrap_command(command, binds, limits=limits, slot=slot, writable=writable,
-                             whole_environment=whole_environment, scratch=scratch)
+                             whole_environment=whole_environment, scratch=scratch, hidden=hidden)
         program = seccomp_filter()
         if program is None:
             index = argv.index("--seccomp")
