@@ -709,6 +709,18 @@ def test_the_watchdog_finds_the_process_tree_also_without_the_kernels_children_l
         child.wait()
 
 
+def test_a_sandbox_returns_when_its_program_ends_not_at_the_watchdogs_next_poll(monkeypatch):
+    """The watchdog slept out its interval after the run ended, and the grader waited for it: 0.2 s
+    added to every sandbox (about a third of a quick task's run). Now the end of the run wakes it."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")
+    monkeypatch.setattr(sandbox, "WATCH_INTERVAL", 5.0)
+    start = time.monotonic()
+    result = sandbox.run([sys.executable, "-I", "-c", "print('done')"], {}, limits=grading.Limits(wall=30))
+    assert result.output.strip() == b"done" and result.returncode == 0, result
+    assert time.monotonic() - start < 4, "the grader waited for the watchdog's next poll"
+
+
 def test_a_sandbox_stopped_by_the_watchdog_is_that_tasks_limit_problem(monkeypatch, tmp_path):
     lay = grading.layout(COURSEWORK, "ps1", COURSEWORK / "source" / "ps1" / "ps1.ipynb")
     sub = grading.read_submission(lay, "mal", ADA)

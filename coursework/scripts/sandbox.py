@@ -459,7 +459,8 @@ def _watchdog(proc, limits: Limits, state: dict, kill) -> threading.Thread:
                 state["stopped"] = "memory" if memory > limits.total_memory else "cpu"
                 kill()
                 return
-            time.sleep(WATCH_INTERVAL)
+            if state["ended"].wait(WATCH_INTERVAL):  # woken when the run ends: no last interval to sleep out
+                return
 
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
@@ -522,7 +523,7 @@ def run(command: list[str], binds: dict[str, str], *, limits: Limits = Limits(),
                             close_fds=True)
     for fd in fds:
         os.close(fd)
-    state = {"killed": False, "too_large": False, "stopped": ""}
+    state = {"killed": False, "too_large": False, "stopped": "", "ended": threading.Event()}
 
     def kill():
         if not state["killed"]:
@@ -548,6 +549,7 @@ def run(command: list[str], binds: dict[str, str], *, limits: Limits = Limits(),
         timed_out = True
         kill()
         proc.wait()
+    state["ended"].set()
     if not sandbox:  # without a pid namespace, leftovers of the process group go now
         try:
             os.killpg(proc.pid, signal.SIGKILL)
