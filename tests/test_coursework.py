@@ -271,12 +271,13 @@ def test_one_wrong_answer_per_set_loses_exactly_its_points(graded):
 @pytest.mark.slow
 def test_grading_leaves_every_submitted_file_byte_identical(graded):
     """Not the grader, not the hostile submissions: the inbox and every collected file are unchanged."""
-    inbox_after = {k: v for k, v in graded.inbox_after.items() if not k.startswith("eve/")}
-    assert inbox_after == graded.inbox_before
-    submitted_after = {k: v for k, v in graded.submitted_after.items() if not k.startswith("eve/")}
-    assert submitted_after == graded.submitted_before
-    assert {k: v[0] for k, v in graded.submitted_before.items()} == {
-        k: v[0] for k, v in graded.inbox_before.items() if k.count("/") == 2 and not k.startswith("eve/")}
+    def others(checksums):  # eve's notebook is the test's resubmission: changed on purpose
+        return {k: v for k, v in checksums.items() if not k.startswith("eve/")}
+
+    assert others(graded.inbox_after) == others(graded.inbox_before)
+    assert others(graded.submitted_after) == others(graded.submitted_before)
+    assert {k: v[0] for k, v in others(graded.submitted_before).items()} == {
+        k: v[0] for k, v in others(graded.inbox_before).items() if k.count("/") == 2}
 
 
 @pytest.mark.slow
