@@ -477,8 +477,7 @@ def test_a_forged_setup_failure_is_the_submissions_problem_not_the_graders(attac
     problems = [p for p in attacked.problems if p.student_id == "f01-forged-setup"]
     kinds = {(p.task, p.kind) for p in problems}
     assert kinds == {(task, "forged_record") for task in ("1.1", "1.2", "1.3", "1.4")}, problems
-    assert not [p for p in problems if "instructor" in p.detail]
-    assert not [p for p in attacked.problems if p.kind == "grader_error"], "the setup is the trusted one"
+    assert not [p for p in attacked.problems if "instructor" in p.detail or p.kind == "grader_error"]
 
 
 @pytest.mark.parametrize("attack", sorted(attacks.ROUND2))
