@@ -3,7 +3,9 @@
 Reads the book already built in ``_build/html`` (``make test`` builds it once
 at the start; ``make book`` does too), serves it on 127.0.0.1 and opens every
 page in headless Chromium (Debian's ``chromium``) through Playwright, with
-every request that leaves 127.0.0.1 blocked.
+every request that leaves 127.0.0.1 blocked. Each page is opened once at
+1366 x 900 px and every check below runs on that one visit, in the order
+written (test_book_navigation does the same at 390 px).
 
 * **axe-core audit**: axe-core (pinned in ``tools/a11y/package-lock.json``,
   installed offline-ready by ``make a11y-deps``) runs the WCAG 2.0-2.2 A/AA
@@ -15,10 +17,14 @@ every request that leaves 127.0.0.1 blocked.
   cannot be fixed here). An allow-list entry that no longer matches anything
   fails too, so the list cannot rot. Counts per rule go to
   ``_build/a11y/axe-<mode>.json``.
-* **Nothing cut off**: in the light-mode visit the same page is measured at
-  1366 px and at 390 px: no display equation, code cell, output, table or
-  image may stick out of the page or be clipped; wide content must sit in a
-  box that scrolls. Screenshots go to ``_build/screenshots/a11y/``.
+* **Nothing cut off**: in the light-mode visit the page is measured at
+  1366 px (and, on test_book_navigation's phone visit, at 390 px): no display
+  equation, code cell, output, table or image may stick out of the page or be
+  clipped; wide content must sit in a box that scrolls. Screenshots at both
+  widths go to ``_build/screenshots/a11y/``.
+* **Alt texts** of the article's images, and the **desktop menu** (issue 21:
+  the menu button collapses and restores the sidebar, contents beside the
+  text, one search field), last, as it moves the pointer.
 
 Skipped, with a message, when Chromium, axe-core or the built book is
 missing; under CI (``CI`` set) each of those is a failure instead. The
