@@ -18,8 +18,9 @@ run on that one visit, in this order (pytest groups the tests by page):
   pixels of the equation's box.
 
 Uses the book in ``_build/html`` and the browser fixtures of ``tests/conftest.py`` (skipped
-without them, a failure under CI). Screenshots go to ``_build/screenshots/nav/`` and
-``_build/screenshots/a11y/``.
+without them, a failure under CI). A screenshot of the open menu goes to
+``_build/screenshots/nav/``; full-page ones to ``_build/screenshots/a11y/`` (see
+test_accessibility.SCREENSHOTS).
 """
 
 from __future__ import annotations
