@@ -111,3 +111,26 @@ def offline_page(browser):
         return context.new_page(), outside
 
     return new
+
+
+def open_book_page(offline_page, site, name: str, viewport: dict, mode: str = "light"):
+    """``(page, outside, errors)``: the book's page ``name`` opened once, offline, as a reader sees it.
+
+    The page is in colour ``mode`` (pydata-sphinx-theme reads it from localStorage before it
+    paints) at ``viewport``, with MathJax's typesetting done (a page without maths loads no
+    MathJax). ``outside`` collects requests that left 127.0.0.1, ``errors`` the page's
+    uncaught JavaScript errors, for the tests to assert on. The browser tests open each page
+    once per viewport and run all their checks on that one visit (a module-scoped fixture per
+    viewport: test_accessibility at 1366 px, test_book_navigation at 390 px); each load costs
+    seconds under ``make test``'s load.
+    """
+    page, outside = offline_page(viewport=viewport, color_scheme=mode)
+    page.context.add_init_script(f"localStorage.setItem('mode', '{mode}'); localStorage.setItem('theme', '{mode}');")
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{site}/{name}.html", wait_until="load")
+    page.wait_for_function("!window.MathJax || (MathJax.startup && MathJax.startup.promise)", timeout=30_000)
+    page.evaluate("window.MathJax ? MathJax.startup.promise.then(() => true) : true")
+    assert page.evaluate("document.documentElement.dataset.theme") == mode, f"{name}: not in {mode} mode"
+    assert outside == [], f"{name}: requests outside 127.0.0.1: {outside}"
+    return page, outside, errors

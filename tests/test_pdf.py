@@ -12,6 +12,7 @@ missing; under CI each of those is a failure.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import re
@@ -105,14 +106,17 @@ def solution_fragments():
     return out
 
 
+@functools.cache
 def pages_text(pdf, layout=True):
+    """The PDF's text, one string per page (pdftotext; read once per PDF and layout, ~2 s each)."""
     text = subprocess.run(["pdftotext", *(["-layout"] if layout else []), str(pdf), "-"], check=True,
                           capture_output=True, text=True).stdout
-    return text.split("\f")
+    return tuple(text.split("\f"))
 
 
+@functools.cache
 def html_chapters():
-    """(title, number of output images) of every page, in table-of-contents order."""
+    """(title, number of output images) of every page, in table-of-contents order (parsed once)."""
     out = []
     for page in book_pdf.toc_pages():
         soup = BeautifulSoup((HTML / f"{page}.html").read_text(encoding="utf-8"), "html.parser")
