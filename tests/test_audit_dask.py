@@ -83,6 +83,47 @@ def test_a_chunk_with_nan_is_named_in_process(tmp_path):
         audit(np.ones((3, 4)), open_factor(tmp_path, "Q"))
 
 
+def test_rechunking_splits_each_file_afresh(tmp_path):
+    np.save(tmp_path / "Q.npy", np.zeros((1000, 3), dtype=np.float32))
+    source = open_factor(tmp_path / "Q.npy", "Q").rechunk(300)
+    assert [c.stop - c.start for c in source.chunks] == [300, 300, 300, 100]
+    # Not 250, 50, 250, 50, ...: the 300-row chunks are joined before they are split again.
+    assert [c.stop - c.start for c in source.rechunk(250).chunks] == [250, 250, 250, 250]
+    whole = source.rechunk(10**6).chunks
+    assert len(whole) == 1 and whole[0].name == str(tmp_path / "Q.npy")
+    assert source.rechunk(250).chunks[1].name == f"{tmp_path / 'Q.npy'} rows 250:500"
+
+
+def test_a_chunk_searched_from_a_floor_merges_to_the_same_candidates():
+    # The Dask search's first round gives a floor (the K-th best of a chunk); later chunks start their screen
+    # there, with unfilled slots (row -1) below it. Merged with the chunk that gave the floor, the candidates
+    # must be exactly those of the same chunk searched without a floor.
+    from cosim_helpers.audit.distributed import _merge_top, _search_chunk
+    from cosim_helpers.audit.neighbours import _unit
+
+    rng = np.random.default_rng(3)
+    E = rng.standard_normal((4000, 5))
+    queries = np.sort(rng.choice(4000, 40, replace=False))
+    Ms = [np.eye(5), rng.standard_normal((5, 5))]
+    Z = np.stack([_unit(E[queries], M, np.float32) for M in Ms])
+    Mcat, K = np.concatenate(Ms, axis=1), 12
+    first = _search_chunk(E[:3000], 0, Z, Mcat, K, queries)  # a floor from 3,000 rows: a later chunk of
+    floor = first[0][:, :, -1].reshape(-1)                    # 1,000 rows fills about 4 of 12 slots above it
+    free = _search_chunk(E[3000:], 3000, Z, Mcat, K, queries)
+    floored = _search_chunk(E[3000:], 3000, Z, Mcat, K, queries, floor)
+    assert (floored[1] == -1).any() and (floored[1] >= 0).any()  # both kinds of slot are exercised
+    kept = floored[1] >= 0
+    assert np.all(floored[0][~kept] < floor.reshape(floored[0].shape[:2])[..., None].repeat(K, 2)[~kept])
+    for t in range(len(Ms)):  # the filled slots: exactly the entries of the free search at or above the floor
+        for q in range(len(queries)):
+            f = floor[t * len(queries) + q]
+            assert set(floored[1][t, q][kept[t, q]]) == set(free[1][t, q][free[0][t, q] >= f])
+    a, b = _merge_top([first, free], K), _merge_top([first, floored], K)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert (b[1] >= 0).all()
+
+
 # --- on a LocalCluster of two worker processes ------------------------------------------------------------
 
 

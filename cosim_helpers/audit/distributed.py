@@ -17,10 +17,13 @@ the factors in memory. Here they are ``dask.array`` arrays chunked by rows
   in process, and a query whose float32 margin is too small is searched
   again in float64 (a second mapped pass), so both paths return the same
   neighbour lists (the tie rule of :mod:`cosim_helpers.audit.neighbours`);
-* sampled rows (queries, rank samples, pairs) are fetched by row index:
-  read directly when the caller holds the factor (in memory, or a file this
-  process can open; a few thousand rows at a time), from the cluster
-  otherwise (a dask array, or many rows).
+* rows needed by index (queries, rank samples, pairs, and the search's
+  candidates, at most transforms x queries x K rows whatever the catalogue's
+  size) are read directly when the caller holds the factor (in memory, or
+  files this process opened), from the cluster otherwise (a dask array).
+  Fetching 5 x 10^5 candidate rows through the cluster (a dask fancy index,
+  which shuffles) had cost about 10 s of the 10^6-item audit; reading them
+  from the memory-mapped files costs well under a second.
 
 Scheduling, retries after a lost worker, spilling to disk and the dashboard
 are dask.distributed's own; nothing here schedules. Ctrl-C cancels the
@@ -49,7 +52,6 @@ from .neighbours import (
     check_queries,
 )
 
-_LOCAL_ROWS = 20_000  # at most this many rows are read by the caller's process at once (our choice)
 _SPLIT = 4  # candidate lists merged per task of the tree reduction (our choice)
 _BLOCK = 1024  # rows per matrix product inside a chunk (as in process)
 
@@ -151,7 +153,7 @@ class DaskFactor:
         cache_key = idx.tobytes()
         if cache_key not in self._rows_cache:
             uniq, inverse = np.unique(idx, return_inverse=True)
-            if self._local is not None and uniq.size <= _LOCAL_ROWS:
+            if self._local is not None:
                 rows = self._local(uniq)
             else:
                 rows = self._compute(self.X[uniq]) if uniq.size else np.empty((0, self.shape[1]))
@@ -220,29 +222,42 @@ def _search_chunk(block, start, Z, Mcat, K, queries, floor=None):
     The in-process pass (:func:`cosim_helpers.audit.neighbours._search`) on
     one chunk: ``Z`` (T, nq, k') holds the unit query rows under each
     transform, ``Mcat`` the transforms side by side, ``queries`` the query
-    rows (never their own neighbours), ``start`` the chunk's first row. The
-    first rows give each query a threshold by a partial sort; later blocks of
-    scores are screened against it (one row maximum) and the few entries
-    above it merged in batches. ``floor`` (T * nq), if given, is a lower bound
-    of each list's K-th best score over all chunks (the K-th best of the first
-    chunk): the threshold never starts below it. A chunk alone would start
-    from its own first rows, and a loose threshold lets most blocks through the
-    screen (at 10^6 rows in eight chunks, 2.3 times the in-process CPU time).
-    Returns values (T, nq, K') and rows (T, nq, K'), best first, K' = min(K, rows of the chunk).
+    rows (never their own neighbours), ``start`` the chunk's first row.
+    Without ``floor``, the first rows give each query a threshold by a
+    partial sort; later blocks of scores are screened against it (one row
+    maximum) and the few entries above it merged in batches.
+
+    ``floor`` (T * nq), if given, is a lower bound of each list's K-th best
+    score over the whole catalogue (the K-th best of chunks searched first):
+    only scores at or above it can be in the top K, so the lists start empty
+    at a threshold just below it, with no partial sort of first rows. A chunk
+    alone would start from its own first rows, and so loose a threshold lets
+    most blocks through the screen (at 10^6 rows in eight chunks, 2.3 times
+    the in-process CPU time). Slots no score filled hold row -1 and a value
+    below ``floor``; the chunks that gave the floor hold K real entries at
+    or above it, so the merge never keeps such a slot.
+    Returns values (T, nq, K') and rows (T, nq, K'), best first; K' = K with a floor, else min(K, rows of
+    the chunk).
     """
     T, nq, m = Z.shape[0], Z.shape[1], block.shape[0]
-    K = min(K, m)
-    warm = min(m, max(2 * _BLOCK, 2 * K))
-    best_v = np.empty((T * nq, K), dtype=np.float32)  # row t * nq + q: query q under transform t
-    best_i = np.empty((T * nq, K), dtype=np.int64)
-    Y = _unit_all(block[:warm], Mcat, T)
-    r, c = _self_positions(queries, start, start + warm)
-    for t in range(T):
-        S = Z[t] @ Y[t].T
-        S[r, c] = -np.inf
-        sel = np.argpartition(-S, K - 1, axis=1)[:, :K]
-        best_v[t * nq:(t + 1) * nq], best_i[t * nq:(t + 1) * nq] = np.take_along_axis(S, sel, 1), sel + start
-    thr = best_v.min(axis=1) if floor is None else np.maximum(best_v.min(axis=1), floor)
+    if floor is not None:
+        warm = 0
+        thr = np.nextafter(np.asarray(floor, dtype=np.float32), np.float32(-np.inf))
+        best_v = np.repeat(thr[:, None], K, axis=1)  # row t * nq + q: query q under transform t
+        best_i = np.full((T * nq, K), -1, dtype=np.int64)
+    else:
+        K = min(K, m)
+        warm = min(m, max(2 * _BLOCK, 2 * K))
+        best_v = np.empty((T * nq, K), dtype=np.float32)
+        best_i = np.empty((T * nq, K), dtype=np.int64)
+        Y = _unit_all(block[:warm], Mcat, T)
+        r, c = _self_positions(queries, start, start + warm)
+        for t in range(T):
+            S = Z[t] @ Y[t].T
+            S[r, c] = -np.inf
+            sel = np.argpartition(-S, K - 1, axis=1)[:, :K]
+            best_v[t * nq:(t + 1) * nq], best_i[t * nq:(t + 1) * nq] = np.take_along_axis(S, sel, 1), sel + start
+        thr = best_v.min(axis=1)
     buf = np.empty((nq, _BLOCK), dtype=np.float32)
     pending, n_pending = [], 0
     for lo in range(warm, m, _BLOCK):
@@ -306,41 +321,71 @@ def _wait(futures):
         raise
 
 
-def _map_reduce(F, func, args, merge, merge_args, progress=None):
+def _map_reduce(F, func, args, merge, merge_args, progress=None, done=()):
     """``func`` on every row chunk of ``F`` (broadcast ``args``), merged by a tree of ``merge`` tasks.
 
-    The whole tree is submitted at once (the scheduler runs each merge as soon
-    as its inputs exist); a chunk's result is let go once it is done, so the
-    workers hold only the candidates not merged yet. ``progress(rows done,
-    rows)`` follows the chunks. Ctrl-C (or an error) cancels what is left.
+    ``done`` holds futures of ``func`` on the first ``len(done)`` chunks,
+    submitted earlier (the search's first round, :func:`_top_neighbours`):
+    they join the tree as they are. The whole tree is submitted at once (the
+    scheduler runs each merge as soon as its inputs exist); a chunk's result
+    is let go once it is done, so the workers hold only the candidates not
+    merged yet. ``progress(rows done, rows)`` follows the chunks. Ctrl-C (or
+    an error) cancels what is left.
     """
     from distributed import as_completed
     client = F.client
     dask, _ = _dask()
-    starts = np.concatenate(([0], np.cumsum(F.X.chunks[0])))[:-1]
+    sizes = F.X.chunks[0]
+    starts = np.concatenate(([0], np.cumsum(sizes)))[:-1]
     shared = [client.scatter(a, broadcast=True) if isinstance(a, (np.ndarray, list)) else a for a in args]
+    n0 = len(done)
     leaves = client.compute([dask.delayed(func)(b, int(s), *shared)
-                             for b, s in zip(F.X.to_delayed().ravel(), starts)])
-    rows = {f.key: n for f, n in zip(leaves, F.X.chunks[0])}
-    level = leaves
+                             for b, s in zip(F.X.to_delayed().ravel()[n0:], starts[n0:])])
+    rows = {f.key: n for f, n in zip(leaves, sizes[n0:])}
+    level = [*done, *leaves]
     while len(level) > 1:
         level = [client.submit(_merge_group, level[i:i + _SPLIT], merge, *merge_args)
                  for i in range(0, len(level), _SPLIT)]
     root, pending = level[0], set(leaves)
-    del leaves, level
+    del leaves, level, done
     try:
-        done = 0
+        count = int(sum(sizes[:n0]))
         for future in as_completed(list(pending)):
             pending.discard(future)
-            done += rows[future.key]
+            count += rows[future.key]
             if progress is not None:
-                progress(done, F.shape[0])
+                progress(count, F.shape[0])
             del future
         return root.result()
     except BaseException:
         with contextlib.suppress(Exception):
             client.cancel([*pending, root])
         raise
+
+
+def _first_round(F, args, K, progress):
+    """The search on the first chunks, one per worker, at once: their futures and the floor they give.
+
+    Every score of a list's true top-K is at least the K-th best of any one
+    chunk (each chunk is part of the catalogue), so the largest K-th best of
+    these chunks is a floor from which every other chunk starts its screen
+    (:func:`_search_chunk`). The first round's results are kept and join
+    the merge: no chunk is searched twice, and no worker waits while another
+    computes the floor alone. Returns ``((), None)`` for a single chunk.
+    """
+    dask, _ = _dask()
+    n_chunks = len(F.X.chunks[0])
+    n = min(_n_workers(F.client), n_chunks)
+    if n_chunks == 1 or n == n_chunks:
+        return (), None
+    blocks = F.X.to_delayed().ravel()[:n]
+    starts = np.concatenate(([0], np.cumsum(F.X.chunks[0])))[:n]
+    futures = F.client.compute([dask.delayed(_search_chunk)(b, int(s), *args) for b, s in zip(blocks, starts)])
+    values = _wait(futures)
+    if progress is not None:
+        progress(int(sum(F.X.chunks[0][:n])), F.shape[0])
+    full = [v[:, :, -1].reshape(-1) for v, _ in values if v.shape[2] == K]
+    return futures, (np.max(full, axis=0) if full else None)
 
 
 def _merge_group(parts, merge, *args):
@@ -366,17 +411,9 @@ def _top_neighbours(F, queries, transforms, *, top, pad, exact, progress):
         K = min(top + pad, m - 1)
         Z = np.stack([_unit(Eq, M, np.float32) for M in Ms])
         Mcat = np.concatenate(Ms, axis=1)
-        floor = None
-        if len(F.X.chunks[0]) > 1:
-            # Every score of the true top-K is at least the first chunk's K-th best (that chunk is part
-            # of the catalogue), so every chunk may start its screen there; the first chunk is searched
-            # twice, a small price for screening out most blocks (see _search_chunk).
-            dask, _ = _dask()
-            first = F.X.to_delayed().ravel()[0]
-            v, _ = F.client.compute(dask.delayed(_search_chunk)(first, 0, Z, Mcat, K, queries)).result()
-            if v.shape[2] == K:
-                floor = v[:, :, -1].reshape(-1)
-        best_v, cand = _map_reduce(F, _search_chunk, (Z, Mcat, K, queries, floor), _merge_top, (K,), progress)
+        done, floor = _first_round(F, (Z, Mcat, K, queries), K, progress)
+        best_v, cand = _map_reduce(F, _search_chunk, (Z, Mcat, K, queries, floor), _merge_top, (K,), progress,
+                                   done)
         thr = best_v[:, :, -1]
         rows = np.unique(cand)
         R = F[rows]

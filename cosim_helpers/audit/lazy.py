@@ -53,14 +53,37 @@ class FactorSource:
         return np.concatenate([read_chunk(c) for c in self.chunks]) if self.chunks else np.empty(self.shape)
 
     def rechunk(self, rows: int) -> FactorSource:
-        """The same rows in chunks of at most ``rows`` (a chunk never spans two files)."""
+        """The same rows in chunks of at most ``rows`` (a chunk never spans two files).
+
+        Each file's rows are split afresh: rechunking 10^6 rows held as
+        chunks of 131,072 to 125,000 gives eight chunks, not sixteen that
+        alternate 125,000 and 6,072 rows (a small chunk costs a chunk's fixed work).
+        """
         out = []
-        for c in self.chunks:
+        for c in _file_spans(self.chunks):
             for lo in range(c.lo, c.hi, rows):
                 hi = min(lo + rows, c.hi)
                 start = c.start + lo - c.lo
                 out.append(Chunk(c.path, lo, hi, start, start + hi - lo, _chunk_name(c, lo, hi)))
         return FactorSource(self.name, self.shape, tuple(out))
+
+
+def _file_spans(chunks):
+    """Consecutive chunks of one file with adjacent rows joined into one chunk (its name: the file's)."""
+    out = []
+    for c in chunks:
+        last = out[-1] if out else None
+        if last is not None and last.path == c.path and last.hi == c.lo and last.stop == c.start:
+            whole = (last.lo, c.hi) == (0, _rows_in(c.path))
+            out[-1] = Chunk(c.path, last.lo, c.hi, last.start, c.stop,
+                            c.path if whole else f"{c.path} rows {last.lo}:{c.hi}")
+        else:
+            out.append(c)
+    return out
+
+
+def _rows_in(path: str) -> int:
+    return np.load(path, mmap_mode="r", allow_pickle=False).shape[0]
 
 
 def _chunk_name(c: Chunk, lo: int, hi: int) -> str:
