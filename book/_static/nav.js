@@ -8,7 +8,8 @@
  * unreleased upstream as of pydata-sphinx-theme 0.20, so no upgrade fixes it). Here every later
  * button hands its click to that first one, whose handlers then do exactly what the themes intend:
  * open the sidebar as a dialog on a narrow screen, collapse or expand it on a wide one.
- * tests/test_book_navigation.py taps both buttons on every chapter at 390 and 1366 px. */
+ * tests/test_book_navigation.py taps both buttons on every page at 390 px, tests/test_accessibility.py
+ * the menu button at 1366 px. */
 (function () {
   "use strict";
 
