@@ -58,7 +58,7 @@ a11y-deps: $(AXE)
 ## that execution), the coursework and the built site in a browser; ruff first (1 s)
 test: book $(AXE)
 	$(BIN)/ruff check $(LINTED)
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 ## test-fast: the contributor's loop, without the slow integration tests
 test-fast: $(STAMP)
