@@ -46,6 +46,7 @@ from typing import NamedTuple
 import pytest
 
 from .conftest import missing, open_book_page
+from .test_plots import MIN_FONT_PX, figures_too_small
 
 pytestmark = pytest.mark.slow
 
@@ -336,6 +337,18 @@ def test_images_have_meaningful_alt_text(light):
     assert bad == [], f"{name}: images without a meaningful alt text: {bad}"
 
 
+#: Figures measured per page on the desktop visit (test_figures_are_legible_on_a_desktop).
+FIGURES: dict = {}
+
+
+def test_figures_are_legible_on_a_desktop(light):
+    """Issue 21: the text in every figure and twin is at least MIN_FONT_PX CSS px at 1366 px (the
+    390-px twin is test_book_navigation.test_figures_are_legible_on_a_phone)."""
+    seen, small = figures_too_small(light.page, light.name, MIN_FONT_PX)
+    FIGURES[light.name] = seen
+    assert small == [], f"text below {MIN_FONT_PX} CSS px at 1366 px: " + "; ".join(small)
+
+
 @pytest.mark.parametrize("light", TOC_PAGES, indirect=True)
 def test_menu_collapses_and_restores_the_sidebar_on_a_desktop(light):
     """Issue 21 (moved from test_book_navigation to share the desktop visit): at 1366 px the menu
@@ -376,6 +389,13 @@ def test_allowlist_entries_are_all_used():
                         used.add((entry["rule"], entry["target"]))
     stale = [e for e in entries if (e["rule"], e["target"]) not in used]
     assert stale == [], f"allow-list entries that match nothing (remove them): {stale}"
+
+
+def test_every_figure_was_measured():
+    """The desktop legibility check saw the book's figures and twins (not zero by a broken selector)."""
+    if len(FIGURES) != len(PAGES):
+        pytest.skip("needs the desktop visit of every page in the same run")
+    assert sum(FIGURES.values()) >= 15, FIGURES
 
 
 def test_allowlist_matching():

@@ -43,6 +43,7 @@ from .test_accessibility import (
     check_nothing_cut_off,
     settle,
 )
+from .test_plots import MIN_PHONE_FONT_PX, figures_too_small
 
 pytestmark = pytest.mark.slow
 
@@ -60,6 +61,17 @@ def phone(request, offline_page, site):
 
 def test_nothing_cut_off_on_a_phone(phone):
     check_nothing_cut_off(phone.name, phone.page, WIDTHS["phone"])
+
+
+#: Figures measured per page on the phone visit.
+FIGURES: dict = {}
+
+
+def test_figures_are_legible_on_a_phone(phone):
+    """Issue 21: the text in every figure and twin is at least MIN_PHONE_FONT_PX CSS px at 390 px."""
+    seen, small = figures_too_small(phone.page, phone.name, MIN_PHONE_FONT_PX)
+    FIGURES[phone.name] = seen
+    assert small == [], f"text below {MIN_PHONE_FONT_PX} CSS px at 390 px: " + "; ".join(small)
 
 
 def _visible_in(page, container, link):
@@ -156,3 +168,10 @@ def test_no_sideways_scroll_and_wide_equations_show_they_scroll(phone):
         left, right = _edge_contrast(m.screenshot())
         assert left > 25 and right < 5, f"{name}: scrolled to its end, equation {i} still points right"
     assert phone.outside == [] and phone.errors == [], (name, phone.outside, phone.errors)
+
+
+def test_every_figure_was_measured_on_a_phone():
+    """The phone legibility check saw the book's figures and twins (not zero by a broken selector)."""
+    if len(FIGURES) != len(PAGES):
+        pytest.skip("needs the phone visit of every page in the same run")
+    assert sum(FIGURES.values()) >= 15, FIGURES

@@ -3,8 +3,8 @@
 Reuses the book that ``make test`` built (or builds it as ``make book``
 does), serves ``_build/html`` on 127.0.0.1 and opens pages in headless
 Chromium (Debian's ``chromium``) through Playwright. Every request that leaves
-127.0.0.1 is blocked and recorded. Screenshots are saved to
-``_build/screenshots/`` for people to look at.
+127.0.0.1 is blocked and recorded. With ``COSIM_SCREENSHOTS=1`` screenshots
+are saved to ``_build/screenshots/`` for people to look at.
 
 Skipped, with a message, only when no Chromium is installed; under CI
 (``CI`` set) a missing browser is a failure. The server, the browser and
@@ -13,6 +13,7 @@ the offline context are the fixtures of ``tests/conftest.py``.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
+SCREENSHOTS = bool(os.environ.get("COSIM_SCREENSHOTS"))
 PAGES = ["book/01_introduction", "book/04_objective1", "book/07_experiments"]
 #: Pages that carry a static twin of an explorer (cosim_helpers.widgets.static_twin).
 TWIN_PAGES = ["book/04_objective1", "book/05_objective2", "book/07_experiments"]
@@ -80,8 +82,9 @@ def test_page_is_complete_offline(site, offline_page, name):
     assert page.locator("mjx-container").count() > 0
     text = prose_text(page)
     assert "$$" not in text and "\\(" not in text and "\\[" not in text
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{Path(name).name}.png"), full_page=True)
+    if SCREENSHOTS:  # for looking at, not checked: a full-page shot of chapter 4 costs seconds
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{Path(name).name}.png"), full_page=True)
     # ... with no request leaving 127.0.0.1 and no console errors.
     assert outside == [], f"requests outside 127.0.0.1: {outside}"
     assert errors == [], f"console errors: {errors}"
@@ -100,7 +103,8 @@ def test_static_twin_slider_changes_the_frame(site, offline_page, name):
     slider.evaluate("(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }", n_frames - 1)
     after = image.get_attribute("src")
     assert after != before, "moving the twin's slider did not change the displayed frame"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{Path(name).name}_twin.png"))
+    if SCREENSHOTS:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{Path(name).name}_twin.png"))
     assert outside == [] and errors == []
     page.context.close()

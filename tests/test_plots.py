@@ -200,38 +200,29 @@ def test_package_figures_use_the_style_sizes():
             assert float(value) >= smallest, f"{path.name}: font size {value} below the style's {smallest}"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("width, minimum", [(1366, MIN_FONT_PX), (390, MIN_PHONE_FONT_PX)], ids=["desktop", "phone"])
-def test_built_figures_are_legible(site, offline_page, width, minimum):
-    """Every figure and twin of the built book, in Chromium: smallest text in CSS px >= the minimum.
+def figures_too_small(page, name: str, minimum: float) -> tuple[int, list[str]]:
+    """Every figure and twin on the open book page ``name``: smallest text in CSS px against ``minimum``.
 
     Rendered size = points x dpi / 72 x (displayed width / image width): the dpi is the book
-    style's (100, twins too), the widths are what the browser reports (issue 21).
+    style's (100, twins too), the widths are what the browser reports (issue 21). Returns how
+    many figures were measured and a line for each below ``minimum``. Run on the browser tests'
+    one visit of each page: at 1366 px in test_accessibility, at 390 px in test_book_navigation.
     """
     from cosim_helpers.plots import STYLE
 
     dpi = STYLE["savefig.dpi"]
-    html = Path(__file__).resolve().parents[1] / "_build" / "html" / "book"
-    page, _ = offline_page(viewport={"width": width, "height": 900})
-    small, seen = [], 0
-    try:
-        for chapter in sorted(p.stem for p in html.glob("[01][0-9]_*.html")):
-            page.goto(f"{site}/book/{chapter}.html", wait_until="load")
-            images = page.evaluate("""() => [...document.querySelectorAll('.cell_output img, img[id^=_anim_img]')]
-                .map(i => { const cell = i.closest('.cell');
-                            const code = cell && cell.querySelector('.cell_input pre');
-                            return {natural: i.naturalWidth, shown: i.getBoundingClientRect().width,
-                                    twin: i.id.startsWith('_anim_img'), source: code ? code.textContent : ''}; })""")
-            for k, im in enumerate(images):
-                assert im["natural"] > 0, f"{chapter}: image {k} did not load"
-                px = _smallest_points(im["source"], im["twin"]) * dpi / 72 * min(im["shown"] / im["natural"], 1)
-                seen += 1
-                if px < minimum:
-                    small.append(f"{chapter} figure {k + 1}: {px:.1f} px ({im['natural']} px shown at {im['shown']:.0f})")
-    finally:
-        page.context.close()
-    assert seen >= 15
-    assert small == [], f"text below {minimum} CSS px at {width} px: " + "; ".join(small)
+    images = page.evaluate("""() => [...document.querySelectorAll('.cell_output img, img[id^=_anim_img]')]
+        .map(i => { const cell = i.closest('.cell');
+                    const code = cell && cell.querySelector('.cell_input pre');
+                    return {natural: i.naturalWidth, shown: i.getBoundingClientRect().width,
+                            twin: i.id.startsWith('_anim_img'), source: code ? code.textContent : ''}; })""")
+    small = []
+    for k, im in enumerate(images):
+        assert im["natural"] > 0, f"{name}: image {k} did not load"
+        px = _smallest_points(im["source"], im["twin"]) * dpi / 72 * min(im["shown"] / im["natural"], 1)
+        if px < minimum:
+            small.append(f"{name} figure {k + 1}: {px:.1f} px ({im['natural']} px shown at {im['shown']:.0f})")
+    return len(images), small
 
 
 def test_audit_figure_is_legible_on_desktop_and_phone():
