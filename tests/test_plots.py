@@ -98,8 +98,8 @@ def test_figure1_refuses_illegible_layouts(kwargs, match):
 
 # --- legibility on the page (issue 21) -----------------------------------------------------
 #: CSS pixels an image gets in the article column of the built book at 1366 x 900 and at 390 x 844
-#: (measured in Chromium by tests/test_plots.py::test_built_figures_are_legible, which checks every
-#: figure of the built book itself).
+#: (measured in Chromium by :func:`figures_too_small`, which checks every figure of the built book
+#: itself on the browser tests' visits: test_accessibility at 1366 px, test_book_navigation at 390 px).
 DESKTOP_COLUMN, PHONE_COLUMN = 757, 358
 #: Smallest text of a multi-panel figure on a 390-px phone: our threshold (pinch-zoom does the rest).
 MIN_PHONE_FONT_PX = 6.0
