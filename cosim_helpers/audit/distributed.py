@@ -336,7 +336,7 @@ def _map_reduce(F, func, args, merge, merge_args, progress=None, done=()):
     client = F.client
     dask, _ = _dask()
     sizes = F.X.chunks[0]
-    starts = np.concatenate(([0], np.cumsum(sizes)))[:-1]
+    starts = _chunk_starts(F)
     shared = [client.scatter(a, broadcast=True) if isinstance(a, (np.ndarray, list)) else a for a in args]
     n0 = len(done)
     leaves = client.compute([dask.delayed(func)(b, int(s), *shared)
@@ -379,13 +379,18 @@ def _first_round(F, args, K, progress):
     if n_chunks == 1 or n == n_chunks:
         return (), None
     blocks = F.X.to_delayed().ravel()[:n]
-    starts = np.concatenate(([0], np.cumsum(F.X.chunks[0])))[:n]
+    starts = _chunk_starts(F)[:n]
     futures = F.client.compute([dask.delayed(_search_chunk)(b, int(s), *args) for b, s in zip(blocks, starts)])
     values = _wait(futures)
     if progress is not None:
         progress(int(sum(F.X.chunks[0][:n])), F.shape[0])
     full = [v[:, :, -1].reshape(-1) for v, _ in values if v.shape[2] == K]
     return futures, (np.max(full, axis=0) if full else None)
+
+
+def _chunk_starts(F):
+    """The first row of each of ``F``'s row chunks."""
+    return np.concatenate(([0], np.cumsum(F.X.chunks[0])))[:-1]
 
 
 def _merge_group(parts, merge, *args):
